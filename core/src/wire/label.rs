@@ -1,0 +1,142 @@
+//! MPLS labels (RFC 3032), label stack entries in NLRI (RFC 8277), and VXLAN VNIs (RFC 7348).
+
+use core::fmt;
+
+/// A 20-bit MPLS label value (RFC 3032 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Label(u32);
+
+impl Label {
+    /// The largest label value, 2^20 - 1.
+    pub const MAX: u32 = (1 << 20) - 1;
+    /// Implicit NULL (RFC 3032 §2.1).
+    pub const IMPLICIT_NULL: Label = Label(3);
+
+    /// A label, or `None` when `value` does not fit in 20 bits.
+    pub const fn new(value: u32) -> Option<Self> {
+        if value <= Self::MAX {
+            Some(Label(value))
+        } else {
+            None
+        }
+    }
+
+    /// The low 20 bits of `value` as a label.
+    pub const fn from_low_bits(value: u32) -> Self {
+        Label(value & Self::MAX)
+    }
+
+    /// The label value.
+    pub const fn value(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A 24-bit VXLAN Network Identifier (RFC 7348 §5), as carried in E-VPN label fields (RFC 8365 §5.1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Vni(u32);
+
+impl Vni {
+    /// The largest VNI, 2^24 - 1.
+    pub const MAX: u32 = (1 << 24) - 1;
+
+    /// A VNI, or `None` when `value` does not fit in 24 bits.
+    pub const fn new(value: u32) -> Option<Self> {
+        if value <= Self::MAX {
+            Some(Vni(value))
+        } else {
+            None
+        }
+    }
+
+    /// The VNI value.
+    pub const fn value(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for Vni {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// One 3-octet label field as it stands in an NLRI (RFC 8277 §2): 20 bits of label, 3 bits of
+/// traffic class, and the bottom-of-stack bit. The raw 24 bits are kept so that re-encoding is
+/// exact; an E-VPN label field may also carry a whole 24-bit VNI (RFC 8365 §5.1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct LabelStackEntry(u32);
+
+impl LabelStackEntry {
+    /// The withdrawn-route label 0x800000 (RFC 8277 §2.4) and the "compatibility" value 0x000000.
+    pub const WITHDRAW: LabelStackEntry = LabelStackEntry(0x80_0000);
+
+    /// The entry from its 24 raw bits (higher bits are ignored).
+    pub const fn from_raw(raw: u32) -> Self {
+        LabelStackEntry(raw & 0x00ff_ffff)
+    }
+
+    /// An entry carrying `label`, with the bottom-of-stack bit as given and traffic class 0.
+    pub const fn from_label(label: Label, bottom_of_stack: bool) -> Self {
+        LabelStackEntry((label.value() << 4) | bottom_of_stack as u32)
+    }
+
+    /// An E-VPN label field carrying a whole VNI (RFC 8365 §5.1.3).
+    pub const fn from_vni(vni: Vni) -> Self {
+        LabelStackEntry(vni.value())
+    }
+
+    /// The raw 24 bits.
+    pub const fn raw(self) -> u32 {
+        self.0
+    }
+
+    /// The three octets on the wire.
+    pub const fn to_bytes(self) -> [u8; 3] {
+        let b = self.0.to_be_bytes();
+        [b[1], b[2], b[3]]
+    }
+
+    /// The 20-bit MPLS label (the high bits).
+    pub const fn label(self) -> Label {
+        Label(self.0 >> 4)
+    }
+
+    /// Whether the bottom-of-stack bit is set.
+    pub const fn bottom_of_stack(self) -> bool {
+        self.0 & 1 == 1
+    }
+
+    /// The whole field read as a 24-bit VNI (RFC 8365 §5.1.3).
+    pub const fn vni(self) -> Vni {
+        Vni(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_field_views() {
+        let e = LabelStackEntry::from_label(Label::new(18).unwrap(), true);
+        assert_eq!(e.to_bytes(), [0x00, 0x01, 0x21]);
+        assert_eq!(e.label().value(), 18);
+        assert!(e.bottom_of_stack());
+        // VNI 3000 shows as MPLS label 187 when read as a label (3000 >> 4).
+        let v = LabelStackEntry::from_vni(Vni::new(3000).unwrap());
+        assert_eq!(v.label().value(), 187);
+        assert_eq!(v.vni().value(), 3000);
+        assert_eq!(Label::new(1 << 20), None);
+        assert_eq!(Vni::new(1 << 24), None);
+    }
+}
