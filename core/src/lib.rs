@@ -20,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod speaker;
 pub mod time;
 pub mod wire;
