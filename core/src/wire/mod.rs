@@ -10,6 +10,7 @@ pub mod family;
 pub mod mac;
 pub mod rd;
 pub mod reader;
+pub mod route_target;
 pub mod label;
 
 pub use context::DecodeContext;
@@ -19,3 +20,4 @@ pub use label::{Label, LabelStackEntry, Vni};
 pub use mac::MacAddress;
 pub use rd::RouteDistinguisher;
 pub use reader::{Reader, Truncated};
+pub use route_target::RouteTarget;
