@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod rib;
 pub mod speaker;
 pub mod time;
 pub mod wire;

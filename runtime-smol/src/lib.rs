@@ -1,1 +1,3 @@
 //! bagpipe-smol
+pub mod daemon;
+pub mod decode;

@@ -1,1 +1,10 @@
-//! bagpipe-sync
+//! bagpipe-sync: a single-threaded runtime of the bagpipe-rs core over poll(2), and the host
+//! helpers (configuration files, logging, clock, peer status) that the smol daemon shares.
+
+pub mod engine;
+pub mod host;
+pub mod run;
+pub mod status;
+
+pub use engine::Engine;
+pub use run::{run_engine, RunError};

@@ -4,10 +4,12 @@
 //! allocated in proportion to a length field before the bytes behind it have been checked.
 //! Encoding a valid value never fails.
 
+pub mod capability;
 pub mod context;
 pub mod error;
 pub mod family;
 pub mod mac;
+pub mod message;
 pub mod rd;
 pub mod reader;
 pub mod route_target;
