@@ -6,7 +6,7 @@
 mod echo_engine;
 
 use bagpipe_smol::daemon::run_engine;
-use echo_engine::{wait_for, EchoEngine, Role};
+use echo_engine::{flood, wait_for, EchoEngine, Role};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
@@ -97,4 +97,31 @@ fn listen_on_a_busy_port_is_an_error() {
         err.to_string().starts_with("cannot listen on 127.0.0.55:"),
         "{err}"
     );
+}
+
+/// peer-bug-history row 12: a deadline (keepalive, hold timer) must not wait behind a peer
+/// that floods us with bytes.
+#[test]
+fn deadline_fires_while_a_peer_floods() {
+    let listen: SocketAddr = "127.0.0.56:17956".parse().unwrap();
+    let (mut sink, log) = EchoEngine::new(Role::Sink);
+    let (stop, stop_rx) = smol::channel::bounded::<String>(1);
+    let started = std::time::Instant::now();
+    let thread =
+        std::thread::spawn(move || smol::block_on(run_engine(&mut sink, Some(listen), stop_rx)));
+    std::thread::sleep(Duration::from_millis(50));
+    let flooder = flood(listen, Duration::from_secs(2));
+    assert!(
+        wait_for(&log, "timer", Duration::from_millis(900)),
+        "{:?}",
+        log.lock().unwrap()
+    );
+    assert!(started.elapsed() < Duration::from_millis(1500));
+    let sent = flooder.join().unwrap();
+    assert!(
+        sent > 1 << 20,
+        "the flood was too small to matter: {sent} bytes"
+    );
+    stop.send_blocking("test stop".into()).unwrap();
+    thread.join().unwrap().unwrap();
 }

@@ -46,7 +46,9 @@ impl<N: RibNlri, A: Eq> AdjRibOut<N, A> {
     ) {
         match (desired, self.sent.get_mut(key)) {
             (Some(want), Some(sent)) => {
-                if !(sent.ptr_eq(want) || sent.nlri() == want.nlri() && sent.attributes() == want.attributes()) {
+                if !(sent.ptr_eq(want)
+                    || sent.nlri() == want.nlri() && sent.attributes() == want.attributes())
+                {
                     *sent = want.clone();
                     out.push(PeerUpdate::Announce(want.clone()));
                 }

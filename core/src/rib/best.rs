@@ -92,7 +92,10 @@ impl<E: Ord + Clone, N: RibNlri, A: RibAttributes> BestRouteTracker<E, N, A> {
 
     /// Every route of `entry`.
     pub fn routes(&self, entry: &E) -> impl Iterator<Item = &Route<N, A>> {
-        self.entries.get(entry).into_iter().flat_map(|t| t.all.values())
+        self.entries
+            .get(entry)
+            .into_iter()
+            .flat_map(|t| t.all.values())
     }
 
     /// The tracked entries that have routes.
@@ -226,13 +229,10 @@ fn compare_with<N: RibNlri, A: RibAttributes>(
 }
 
 /// Every route that compares equal to the best one.
-fn best_of<'r, N: RibNlri, A: 'r>(
+fn best_of<'r, N: RibNlri + 'r, A: 'r>(
     routes: impl Iterator<Item = &'r Route<N, A>>,
     cmp: &impl Fn(&Route<N, A>, &Route<N, A>) -> Ordering,
-) -> Vec<Route<N, A>>
-where
-    N: 'r,
-{
+) -> Vec<Route<N, A>> {
     let mut best: Vec<Route<N, A>> = Vec::new();
     for route in routes {
         match best.first().map(|b| cmp(route, b)) {

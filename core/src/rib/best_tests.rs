@@ -71,7 +71,11 @@ fn run(order: RouteOrder, rows: &[(Op, &R, Vec<Change>)]) {
         };
         assert_eq!(&got, expected, "row {i}");
     }
-    assert_eq!(t.entries().count(), 0, "every route withdrawn: no state left");
+    assert_eq!(
+        t.entries().count(),
+        0,
+        "every route withdrawn: no state left"
+    );
 }
 
 #[test]
@@ -186,7 +190,12 @@ fn reference_tracker_replacement_by_same_source_and_key() {
     // (setup, replacement, expected changes of the replacement)
     let cases: [(Vec<&R>, &R, &R, Vec<Change>); 4] = [
         // the only route gets better
-        (vec![&a100], &a200, &a200, vec![nbr(&a200), brr(&a100, false)]),
+        (
+            vec![&a100],
+            &a200,
+            &a200,
+            vec![nbr(&a200), brr(&a100, false)],
+        ),
         // the best route becomes worse than another
         (
             vec![&a200, &b100],
@@ -215,7 +224,7 @@ fn reference_tracker_replacement_by_same_source_and_key() {
             adv(&mut t, r);
         }
         assert_eq!(adv(&mut t, replacement), expected, "case {i}");
-        assert_eq!(t.best_routes(&1), &[best.clone()], "case {i}");
+        assert_eq!(t.best_routes(&1), std::slice::from_ref(best), "case {i}");
         assert_eq!(t.routes(&1).count(), if i == 0 { 1 } else { 2 });
     }
 }
@@ -232,7 +241,10 @@ fn reference_tracker_replacement_equal_to_two_others_makes_three_best() {
     assert!(adv(&mut t, &c).is_empty());
     let got = adv(&mut t, &a200);
     assert_eq!(got.len(), 4);
-    let news: Vec<&Change> = got.iter().filter(|c| matches!(c, BestChange::NewBest { .. })).collect();
+    let news: Vec<&Change> = got
+        .iter()
+        .filter(|c| matches!(c, BestChange::NewBest { .. }))
+        .collect();
     for r in [&b, &c, &a200] {
         assert!(news.contains(&&nbr(r)), "{r:?}");
     }
@@ -250,7 +262,7 @@ fn reference_tracker_higher_local_pref_is_best_in_both_orders() {
             for r in arrival {
                 adv(&mut t, r);
             }
-            assert_eq!(t.best_routes(&1), &[high.clone()], "{order:?}");
+            assert_eq!(t.best_routes(&1), std::slice::from_ref(&high), "{order:?}");
             assert_eq!(t.compare(&high, &low), Ordering::Greater);
         }
     }

@@ -71,7 +71,10 @@ impl RtMembership {
                 route_target: prefix,
                 ..
             } => {
-                mask(route_target.to_extended_community_bytes(), route_target_bits) == prefix
+                mask(
+                    route_target.to_extended_community_bytes(),
+                    route_target_bits,
+                ) == prefix
             }
         }
     }
@@ -214,7 +217,10 @@ mod tests {
 
     #[test]
     fn rfc4684_s4_prefix_lengths_1_to_31_are_invalid() {
-        assert_eq!(RtMembership::from_prefix(0, 7, [9; 8]), Some(RtMembership::Default));
+        assert_eq!(
+            RtMembership::from_prefix(0, 7, [9; 8]),
+            Some(RtMembership::Default)
+        );
         for len in 1..32 {
             assert_eq!(RtMembership::from_prefix(len, 64512, [0; 8]), None, "{len}");
         }
@@ -242,7 +248,9 @@ mod tests {
         assert!(asn.matches(rt("64512:99")));
         assert!(!asn.matches(rt("64511:10")));
         // Origin AS only (length 32): every route target.
-        assert!(RtMembership::from_prefix(32, 1, [0xff; 8]).unwrap().matches(rt20));
+        assert!(RtMembership::from_prefix(32, 1, [0xff; 8])
+            .unwrap()
+            .matches(rt20));
     }
 
     #[test]

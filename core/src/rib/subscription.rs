@@ -74,7 +74,11 @@ pub(crate) enum InterestChange {
 
 impl Subscriptions {
     /// Adds `sub` for `instance`; `false` when it was already there.
-    pub(crate) fn add(&mut self, instance: InstanceId, sub: Subscription) -> (bool, InterestChange) {
+    pub(crate) fn add(
+        &mut self,
+        instance: InstanceId,
+        sub: Subscription,
+    ) -> (bool, InterestChange) {
         if !self.by_instance.entry(instance).or_default().insert(sub) {
             return (false, InterestChange::None);
         }

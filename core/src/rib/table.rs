@@ -252,12 +252,18 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
 
     /// The Adj-RIB-In of `peer` with the stale mark of each route (RFC 4724 §4.2).
     pub fn adj_rib_in(&self, peer: PeerId) -> impl Iterator<Item = (&Route<N, A>, bool)> {
-        self.peers.get(&peer).into_iter().flat_map(|p| p.adj_in.iter())
+        self.peers
+            .get(&peer)
+            .into_iter()
+            .flat_map(|p| p.adj_in.iter())
     }
 
     /// What was sent to `peer` and not withdrawn since, in key order.
     pub fn adj_rib_out(&self, peer: PeerId) -> impl Iterator<Item = &Route<N, A>> {
-        self.peers.get(&peer).into_iter().flat_map(|p| p.adj_out.routes())
+        self.peers
+            .get(&peer)
+            .into_iter()
+            .flat_map(|p| p.adj_out.routes())
     }
 
     /// The subscriptions of `instance`.
@@ -488,7 +494,9 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
                 if kept > 0 {
                     state.stale_deadline = Some(now + gr.restart_time);
                 }
-                state.adj_in.take_unless_stale_in(|f| gr.families.contains_key(&f))
+                state
+                    .adj_in
+                    .take_unless_stale_in(|f| gr.families.contains_key(&f))
             }
             _ => {
                 state.stale_deadline = None;
@@ -502,7 +510,12 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
 
     /// `peer` advertised a route (MP_REACH_NLRI or NLRI field); it replaces any route with the
     /// same key from that peer (RFC 4271 §3.1), and clears its stale mark.
-    pub fn peer_announce(&mut self, peer: PeerId, nlri: N, attributes: Arc<A>) -> Result<(), RibError> {
+    pub fn peer_announce(
+        &mut self,
+        peer: PeerId,
+        nlri: N,
+        attributes: Arc<A>,
+    ) -> Result<(), RibError> {
         self.check_family(peer, nlri.family())?;
         let route = Route::new(RouteSource::Peer(peer), nlri, attributes);
         let Some(state) = self.peers.get_mut(&peer) else {
@@ -577,7 +590,11 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
 
     /// `peer` sent a BoRR for `family` (RFC 7313 §4): its routes of the family become stale
     /// until re-advertised.
-    pub fn peer_begin_route_refresh(&mut self, peer: PeerId, family: Family) -> Result<(), RibError> {
+    pub fn peer_begin_route_refresh(
+        &mut self,
+        peer: PeerId,
+        family: Family,
+    ) -> Result<(), RibError> {
         self.check_family(peer, family)?;
         if let Some(state) = self.peers.get_mut(&peer) {
             state.adj_in.mark_stale(|f| f == family);
@@ -735,7 +752,11 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
                 self.local
                     .values()
                     .flatten()
-                    .chain(self.peers.values().flat_map(|p| p.adj_in.iter().map(|(r, _)| r)))
+                    .chain(
+                        self.peers
+                            .values()
+                            .flat_map(|p| p.adj_in.iter().map(|(r, _)| r)),
+                    )
                     .filter(wanted),
             ),
         }
@@ -986,7 +1007,9 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
         let Some(state) = self.peers.get_mut(&peer) else {
             return;
         };
-        let gone = state.adj_in.take_stale(|f| family.is_none_or(|only| only == f));
+        let gone = state
+            .adj_in
+            .take_stale(|f| family.is_none_or(|only| only == f));
         if !state.adj_in.has_stale() {
             state.stale_deadline = None;
         }

@@ -103,21 +103,34 @@ fn out_set(t: &Table, p: PeerId) -> BTreeSet<TestNlri> {
 #[test]
 fn rfc4684_first_local_interest_originates_membership_and_last_withdraws_it() {
     let mut t = table();
-    t.peer_up(at(0), P1, session(&[Family::RTC, Family::VPNV4, Family::EVPN]));
+    t.peer_up(
+        at(0),
+        P1,
+        session(&[Family::RTC, Family::VPNV4, Family::EVPN]),
+    );
     updates(&mut t);
     // Rows: (action, expected updates to the RTC peer).
     t.subscribe(I1, sub(RT1));
     assert_eq!(updates(&mut t)[&P1], vec![U::A(membership(RT1))]);
     t.subscribe(I2, sub(RT1));
-    assert!(updates(&mut t).is_empty(), "second local subscriber: no new membership");
+    assert!(
+        updates(&mut t).is_empty(),
+        "second local subscriber: no new membership"
+    );
     t.subscribe(I1, sub(RT1));
-    assert!(updates(&mut t).is_empty(), "same subscription twice counts once");
+    assert!(
+        updates(&mut t).is_empty(),
+        "same subscription twice counts once"
+    );
     t.subscribe(I3, Subscription::new(Family::EVPN, rt(RT1)));
     assert!(updates(&mut t).is_empty(), "E-VPN interest in the same RT");
     t.unsubscribe(I1, sub(RT1));
     t.unsubscribe(I1, sub(RT1));
     t.unsubscribe(I2, sub(RT1));
-    assert!(updates(&mut t).is_empty(), "the E-VPN instance still wants RT1 (reference §9 item 5)");
+    assert!(
+        updates(&mut t).is_empty(),
+        "the E-VPN instance still wants RT1 (reference §9 item 5)"
+    );
     t.unsubscribe(I3, Subscription::new(Family::EVPN, rt(RT1)));
     assert_eq!(updates(&mut t)[&P1], vec![U::W(membership(RT1))]);
     assert_eq!(t.membership_interest().count(), 0);
@@ -137,8 +150,10 @@ fn reference_rtm_subscribe_replays_peer_routes_once_never_to_peers() {
     let mut t = table();
     t.peer_up(at(0), P1, session(&[Family::VPNV4]));
     t.peer_up(at(0), P2, session(&[Family::VPNV4]));
-    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1, RT2])).unwrap();
-    t.peer_announce(P1, vpn(1, 2, 100), attrs(1, &[RT2])).unwrap();
+    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1, RT2]))
+        .unwrap();
+    t.peer_announce(P1, vpn(1, 2, 100), attrs(1, &[RT2]))
+        .unwrap();
     assert!(events(&mut t).is_empty());
     // (instance, subscription, events expected)
     let rows: [(InstanceId, u32, Vec<TestNlri>); 4] = [
@@ -161,7 +176,10 @@ fn reference_rtm_subscribe_replays_peer_routes_once_never_to_peers() {
     t.subscribe(I1, sub(RT2));
     assert!(events(&mut t).is_empty(), "re-subscribing sends nothing");
     assert_eq!(t.adj_rib_out_len(P2), 0, "never peer to peer");
-    assert!(updates(&mut t).values().flatten().all(|u| matches!(u, U::Eor(_))));
+    assert!(updates(&mut t)
+        .values()
+        .flatten()
+        .all(|u| matches!(u, U::Eor(_))));
 }
 
 #[test]
@@ -171,7 +189,11 @@ fn reference_rtm_local_route_reaches_other_subscribed_instances_not_its_source()
     t.subscribe(I2, sub(RT1));
     t.advertise(I2, vpn(2, 1, 16), attrs(2, &[RT1])).unwrap();
     assert_eq!(events(&mut t), vec![(I1, "+", vpn(2, 1, 16))]);
-    assert_eq!(t.local_routes().count(), 2, "the route and our RT1 membership route");
+    assert_eq!(
+        t.local_routes().count(),
+        2,
+        "the route and our RT1 membership route"
+    );
     assert!(t.withdraw(I2, &vpn(2, 1, 16)));
     assert_eq!(events(&mut t), vec![(I1, "-", vpn(2, 1, 16))]);
     assert_eq!(t.route_counts().local, 0);
@@ -184,15 +206,20 @@ fn reference_rtm_unknown_unsubscription_is_harmless() {
     t.subscribe(I1, sub(RT1));
     t.unsubscribe(I1, sub(RT2));
     assert!(events(&mut t).is_empty());
-    assert_eq!(t.subscriptions(I1).copied().collect::<Vec<_>>(), vec![sub(RT1)]);
+    assert_eq!(
+        t.subscriptions(I1).copied().collect::<Vec<_>>(),
+        vec![sub(RT1)]
+    );
 }
 
 #[test]
 fn reference_rtm_unsubscribe_withdraws_only_routes_no_longer_covered() {
     let mut t = table();
     t.peer_up(at(0), P1, session(&[Family::VPNV4]));
-    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1, RT2])).unwrap();
-    t.peer_announce(P1, vpn(1, 2, 100), attrs(1, &[RT1])).unwrap();
+    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1, RT2]))
+        .unwrap();
+    t.peer_announce(P1, vpn(1, 2, 100), attrs(1, &[RT1]))
+        .unwrap();
     t.subscribe(I1, sub(RT1));
     t.subscribe(I1, sub(RT2));
     events(&mut t);
@@ -212,9 +239,13 @@ fn reference_rtm_peer_route_goes_to_matching_instances_only() {
     updates(&mut t);
     t.subscribe(I1, sub(RT1));
     t.subscribe(I2, sub(RT2));
-    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1])).unwrap();
+    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1]))
+        .unwrap();
     assert_eq!(events(&mut t), vec![(I1, "+", vpn(1, 1, 100))]);
-    assert!(updates(&mut t).is_empty(), "not to the source, not to the other peer");
+    assert!(
+        updates(&mut t).is_empty(),
+        "not to the source, not to the other peer"
+    );
 }
 
 #[test]
@@ -224,7 +255,8 @@ fn reference_rtm_withdraw_uses_stored_route_targets() {
     t.subscribe(I1, sub(RT1));
     t.subscribe(I2, sub(RT2));
     t.subscribe(I3, sub(RT3));
-    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1, RT2])).unwrap();
+    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1, RT2]))
+        .unwrap();
     events(&mut t);
     // A BGP withdraw carries no attributes; the label may differ too.
     t.peer_withdraw(P1, &vpn(1, 1, 0)).unwrap();
@@ -241,9 +273,11 @@ fn reference_rtm_readvertise_with_fewer_route_targets_replaces_or_withdraws() {
     t.subscribe(I1, sub(RT1));
     t.subscribe(I2, sub(RT2));
     t.subscribe(I3, sub(RT3));
-    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1, RT2, RT3])).unwrap();
+    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1, RT2, RT3]))
+        .unwrap();
     events(&mut t);
-    t.peer_announce(P1, vpn(1, 1, 100), attrs(2, &[RT1, RT2])).unwrap();
+    t.peer_announce(P1, vpn(1, 1, 100), attrs(2, &[RT1, RT2]))
+        .unwrap();
     assert_eq!(
         events(&mut t),
         vec![
@@ -301,12 +335,16 @@ fn reference_rtm_peer_cleanup_withdraws_its_routes_instance_cleanup_withdraws_me
     t.peer_up(at(0), P1, session(&[Family::RTC, Family::VPNV4]));
     t.peer_up(at(0), P2, session(&[Family::RTC, Family::VPNV4]));
     t.subscribe(I1, sub(RT1));
-    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1])).unwrap();
+    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1]))
+        .unwrap();
     events(&mut t);
     updates(&mut t);
     t.peer_down(at(1), P1);
     assert_eq!(events(&mut t), vec![(I1, "-", vpn(1, 1, 100))]);
-    assert!(updates(&mut t).is_empty(), "a peer leaving changes no membership");
+    assert!(
+        updates(&mut t).is_empty(),
+        "a peer leaving changes no membership"
+    );
     assert_eq!(t.adj_rib_in(P1).count(), 0);
     t.advertise(I1, vpn(9, 9, 16), attrs(3, &[RT1])).unwrap();
     t.remove_instance(I1);
@@ -346,7 +384,8 @@ fn peer_bug_row4_membership_routes_never_reach_instances() {
         route_target: None,
     };
     t.subscribe(I1, everything);
-    t.peer_announce(P1, peer_membership(RT1), attrs(1, &[])).unwrap();
+    t.peer_announce(P1, peer_membership(RT1), attrs(1, &[]))
+        .unwrap();
     t.peer_announce(P1, TestNlri::Rtc(RtMembership::Default), attrs(1, &[RT1]))
         .unwrap();
     assert!(events(&mut t).is_empty());
@@ -405,19 +444,30 @@ fn peer_bug_row7_vpn_routes_wait_for_the_peers_rtc_end_of_rib() {
         "memberships first, VPN routes wait"
     );
     assert!(t.is_waiting_for_membership(P1));
-    t.peer_announce(P1, peer_membership(RT1), attrs(7, &[])).unwrap();
+    t.peer_announce(P1, peer_membership(RT1), attrs(7, &[]))
+        .unwrap();
     t.advertise(I1, vpn(1, 3, 16), attrs(1, &[RT1])).unwrap();
-    assert!(updates(&mut t).is_empty(), "still waiting for the RTC End-of-RIB");
+    assert!(
+        updates(&mut t).is_empty(),
+        "still waiting for the RTC End-of-RIB"
+    );
     t.peer_end_of_rib(P1, Family::RTC).unwrap();
     assert_eq!(
         updates(&mut t)[&P1],
-        vec![U::A(vpn(1, 1, 16)), U::A(vpn(1, 3, 16)), U::Eor(Family::VPNV4)],
+        vec![
+            U::A(vpn(1, 1, 16)),
+            U::A(vpn(1, 3, 16)),
+            U::Eor(Family::VPNV4)
+        ],
         "then the initial table, then End-of-RIB, then increments"
     );
     t.advertise(I1, vpn(1, 4, 16), attrs(1, &[RT1])).unwrap();
     assert_eq!(updates(&mut t)[&P1], vec![U::A(vpn(1, 4, 16))]);
     t.peer_end_of_rib(P1, Family::RTC).unwrap();
-    assert!(updates(&mut t).is_empty(), "a second RTC End-of-RIB sends nothing");
+    assert!(
+        updates(&mut t).is_empty(),
+        "a second RTC End-of-RIB sends nothing"
+    );
 }
 
 #[test]
@@ -425,7 +475,8 @@ fn peer_bug_row7_rtc_wait_ends_at_its_deadline() {
     let mut t = table();
     t.advertise(I1, vpn(1, 1, 16), attrs(1, &[RT1])).unwrap();
     t.peer_up(at(10), P1, session(&[Family::RTC, Family::VPNV4]));
-    t.peer_announce(P1, peer_membership(RT1), attrs(7, &[])).unwrap();
+    t.peer_announce(P1, peer_membership(RT1), attrs(7, &[]))
+        .unwrap();
     updates(&mut t);
     assert_eq!(t.poll_timeout(), Some(at(40)));
     t.handle_timeout(at(39));
@@ -442,14 +493,20 @@ fn peer_bug_row7_rtc_wait_ends_at_its_deadline() {
 fn peer_bug_row6_rt_unsubscribed_by_peer_withdraws_what_was_sent() {
     let mut t = table();
     t.advertise(I1, vpn(1, 1, 16), attrs(1, &[RT1])).unwrap();
-    t.advertise(I1, vpn(1, 2, 16), attrs(1, &[RT1, RT2])).unwrap();
+    t.advertise(I1, vpn(1, 2, 16), attrs(1, &[RT1, RT2]))
+        .unwrap();
     t.peer_up(at(0), P1, session(&[Family::RTC, Family::VPNV4]));
     t.peer_end_of_rib(P1, Family::RTC).unwrap();
     updates(&mut t);
     // Rows: (membership change, expected updates).
-    t.peer_announce(P1, peer_membership(RT1), attrs(7, &[])).unwrap();
-    assert_eq!(updates(&mut t)[&P1], vec![U::A(vpn(1, 1, 16)), U::A(vpn(1, 2, 16))]);
-    t.peer_announce(P1, peer_membership(RT2), attrs(7, &[])).unwrap();
+    t.peer_announce(P1, peer_membership(RT1), attrs(7, &[]))
+        .unwrap();
+    assert_eq!(
+        updates(&mut t)[&P1],
+        vec![U::A(vpn(1, 1, 16)), U::A(vpn(1, 2, 16))]
+    );
+    t.peer_announce(P1, peer_membership(RT2), attrs(7, &[]))
+        .unwrap();
     assert!(updates(&mut t).is_empty(), "vpn(1,2) was already sent");
     t.peer_withdraw(P1, &peer_membership(RT1)).unwrap();
     assert_eq!(updates(&mut t)[&P1], vec![U::W(vpn(1, 1, 16))]);
@@ -476,9 +533,16 @@ fn rfc4684_s4_default_and_partial_memberships_select_routes() {
     assert_eq!(updates(&mut t)[&P1], vec![U::A(vpn(1, 1, 16))]);
     let default = TestNlri::Rtc(RtMembership::Default);
     t.peer_announce(P1, default.clone(), attrs(7, &[])).unwrap();
-    assert_eq!(updates(&mut t)[&P1], vec![U::A(vpn(1, 2, 16))], "no-RT route");
+    assert_eq!(
+        updates(&mut t)[&P1],
+        vec![U::A(vpn(1, 2, 16))],
+        "no-RT route"
+    );
     t.peer_withdraw(P1, &partial).unwrap();
-    assert!(updates(&mut t).is_empty(), "the default membership still asks for everything");
+    assert!(
+        updates(&mut t).is_empty(),
+        "the default membership still asks for everything"
+    );
     t.peer_withdraw(P1, &default).unwrap();
     assert_eq!(
         updates(&mut t)[&P1],
@@ -489,7 +553,11 @@ fn rfc4684_s4_default_and_partial_memberships_select_routes() {
 #[test]
 fn peer_bug_row1_same_interest_twice_sends_nothing() {
     let mut t = table();
-    t.peer_up(at(0), P1, session(&[Family::RTC, Family::VPNV4, Family::EVPN]));
+    t.peer_up(
+        at(0),
+        P1,
+        session(&[Family::RTC, Family::VPNV4, Family::EVPN]),
+    );
     updates(&mut t);
     for _ in 0..3 {
         t.subscribe(I1, sub(RT1));
@@ -506,10 +574,16 @@ fn rfc4271_session_reset_resends_the_whole_table() {
     updates(&mut t);
     t.advertise(I1, vpn(1, 2, 16), attrs(1, &[RT1])).unwrap();
     t.peer_down(at(1), P1);
-    assert!(updates(&mut t).is_empty(), "pending output of a lost session is dropped");
+    assert!(
+        updates(&mut t).is_empty(),
+        "pending output of a lost session is dropped"
+    );
     assert_eq!(t.adj_rib_out_len(P1), 0);
     t.withdraw(I1, &vpn(1, 1, 16));
-    assert!(updates(&mut t).is_empty(), "nothing for a peer that is down");
+    assert!(
+        updates(&mut t).is_empty(),
+        "nothing for a peer that is down"
+    );
     t.peer_up(at(2), P1, session(&[Family::VPNV4]));
     assert_eq!(
         updates(&mut t)[&P1],
@@ -542,17 +616,27 @@ fn rfc4724_s4_2_stale_routes_kept_then_flushed_at_end_of_rib() {
     let mut t = table();
     t.subscribe(I1, sub(RT1));
     t.peer_up(at(0), P1, gr_session(&[Family::VPNV4], 120));
-    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1])).unwrap();
-    t.peer_announce(P1, vpn(1, 2, 100), attrs(1, &[RT1])).unwrap();
+    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1]))
+        .unwrap();
+    t.peer_announce(P1, vpn(1, 2, 100), attrs(1, &[RT1]))
+        .unwrap();
     events(&mut t);
     t.peer_down(at(10), P1);
     assert!(events(&mut t).is_empty(), "kept while the peer restarts");
     assert!(t.adj_rib_in(P1).all(|(_, stale)| stale));
     assert_eq!(t.poll_timeout(), Some(at(130)));
     t.peer_up(at(20), P1, gr_session(&[Family::VPNV4], 120));
-    assert_eq!(t.poll_timeout(), Some(at(20 + 360)), "bounded by the stale-routes time");
-    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1])).unwrap();
-    assert!(events(&mut t).is_empty(), "re-advertised unchanged: only the stale mark goes");
+    assert_eq!(
+        t.poll_timeout(),
+        Some(at(20 + 360)),
+        "bounded by the stale-routes time"
+    );
+    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1]))
+        .unwrap();
+    assert!(
+        events(&mut t).is_empty(),
+        "re-advertised unchanged: only the stale mark goes"
+    );
     t.peer_end_of_rib(P1, Family::VPNV4).unwrap();
     assert_eq!(events(&mut t), vec![(I1, "-", vpn(1, 2, 100))]);
     assert_eq!(t.adj_rib_in(P1).count(), 1);
@@ -564,7 +648,8 @@ fn rfc4724_s4_2_stale_routes_flushed_when_restart_time_expires() {
     let mut t = table();
     t.subscribe(I1, sub(RT1));
     t.peer_up(at(0), P1, gr_session(&[Family::VPNV4], 120));
-    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1])).unwrap();
+    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1]))
+        .unwrap();
     events(&mut t);
     t.peer_down(at(10), P1);
     t.handle_timeout(at(129));
@@ -579,7 +664,8 @@ fn rfc4724_s4_2_without_graceful_restart_nothing_is_kept() {
     let mut t = table();
     t.subscribe(I1, sub(RT1));
     t.peer_up(at(0), P1, session(&[Family::VPNV4]));
-    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1])).unwrap();
+    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1]))
+        .unwrap();
     events(&mut t);
     t.peer_down(at(10), P1);
     assert_eq!(events(&mut t), vec![(I1, "-", vpn(1, 1, 100))]);
@@ -593,7 +679,8 @@ fn rfc4724_s4_2_family_not_preserved_on_reconnect_is_flushed() {
     t.subscribe(I1, Subscription::new(Family::EVPN, rt(RT1)));
     let families = [Family::VPNV4, Family::EVPN];
     t.peer_up(at(0), P1, gr_session(&families, 120));
-    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1])).unwrap();
+    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1]))
+        .unwrap();
     t.peer_announce(P1, evpn(1, 2), attrs(1, &[RT1])).unwrap();
     events(&mut t);
     t.peer_down(at(10), P1);
@@ -605,7 +692,11 @@ fn rfc4724_s4_2_family_not_preserved_on_reconnect_is_flushed() {
     assert_eq!(events(&mut t), vec![(I1, "-", evpn(1, 2))]);
     t.peer_down(at(30), P1);
     t.peer_up(at(40), P1, session(&families));
-    assert_eq!(events(&mut t), vec![(I1, "-", vpn(1, 1, 100))], "GR gone: flushed");
+    assert_eq!(
+        events(&mut t),
+        vec![(I1, "-", vpn(1, 1, 100))],
+        "GR gone: flushed"
+    );
 }
 
 #[test]
@@ -616,7 +707,8 @@ fn rfc4724_s4_2_only_families_in_the_capability_are_kept() {
     let mut s = gr_session(&[Family::VPNV4], 120);
     s.families.insert(Family::EVPN);
     t.peer_up(at(0), P1, s);
-    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1])).unwrap();
+    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1]))
+        .unwrap();
     t.peer_announce(P1, evpn(1, 2), attrs(1, &[RT1])).unwrap();
     events(&mut t);
     t.peer_down(at(10), P1);
@@ -632,12 +724,18 @@ fn rfc7313_s4_route_refresh_resends_adj_rib_out_between_borr_and_eorr() {
     t.advertise(I1, evpn(1, 2), attrs(1, &[RT1])).unwrap();
     t.peer_up(at(0), P1, session(&[Family::VPNV4, Family::EVPN]));
     updates(&mut t);
-    t.peer_route_refresh_request(P1, Family::VPNV4, true).unwrap();
+    t.peer_route_refresh_request(P1, Family::VPNV4, true)
+        .unwrap();
     assert_eq!(
         updates(&mut t)[&P1],
-        vec![U::Borr(Family::VPNV4), U::A(vpn(1, 1, 16)), U::Eorr(Family::VPNV4)]
+        vec![
+            U::Borr(Family::VPNV4),
+            U::A(vpn(1, 1, 16)),
+            U::Eorr(Family::VPNV4)
+        ]
     );
-    t.peer_route_refresh_request(P1, Family::EVPN, false).unwrap();
+    t.peer_route_refresh_request(P1, Family::EVPN, false)
+        .unwrap();
     assert_eq!(updates(&mut t)[&P1], vec![U::A(evpn(1, 2))]);
 }
 
@@ -646,11 +744,14 @@ fn rfc7313_s4_routes_not_readvertised_between_borr_and_eorr_are_removed() {
     let mut t = table();
     t.subscribe(I1, sub(RT1));
     t.peer_up(at(0), P1, session(&[Family::VPNV4]));
-    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1])).unwrap();
-    t.peer_announce(P1, vpn(1, 2, 100), attrs(1, &[RT1])).unwrap();
+    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1]))
+        .unwrap();
+    t.peer_announce(P1, vpn(1, 2, 100), attrs(1, &[RT1]))
+        .unwrap();
     events(&mut t);
     t.peer_begin_route_refresh(P1, Family::VPNV4).unwrap();
-    t.peer_announce(P1, vpn(1, 2, 100), attrs(1, &[RT1])).unwrap();
+    t.peer_announce(P1, vpn(1, 2, 100), attrs(1, &[RT1]))
+        .unwrap();
     assert!(events(&mut t).is_empty());
     t.peer_end_route_refresh(P1, Family::VPNV4).unwrap();
     assert_eq!(events(&mut t), vec![(I1, "-", vpn(1, 1, 100))]);
@@ -664,11 +765,51 @@ fn route_table_is_deterministic() {
         t.peer_up(at(0), P1, session(&[Family::VPNV4]));
         for i in 0..20u32 {
             t.subscribe(InstanceId(i % 3), sub(RT1 + i % 4));
-            t.advertise(InstanceId(i % 5), vpn(i, i * 7 % 11, 16), attrs(i, &[RT1 + i % 3]))
-                .unwrap();
+            t.advertise(
+                InstanceId(i % 5),
+                vpn(i, i * 7 % 11, 16),
+                attrs(i, &[RT1 + i % 3]),
+            )
+            .unwrap();
         }
         t.peer_end_of_rib(P2, Family::RTC).unwrap();
         format!("{:?}{:?}", events(&mut t), updates(&mut t))
     }
     assert_eq!(run(), run());
+}
+
+#[test]
+fn rfc4724_with_rfc4684_stale_memberships_go_at_the_rtc_end_of_rib() {
+    let mut t = table();
+    t.advertise(I1, vpn(1, 1, 16), attrs(1, &[RT1])).unwrap();
+    let families = [Family::RTC, Family::VPNV4];
+    t.peer_up(at(0), P1, gr_session(&families, 120));
+    t.peer_announce(P1, peer_membership(RT1), attrs(7, &[]))
+        .unwrap();
+    t.peer_end_of_rib(P1, Family::RTC).unwrap();
+    assert_eq!(out_set(&t, P1), BTreeSet::from([vpn(1, 1, 16)]));
+    t.peer_down(at(10), P1);
+    t.peer_up(at(20), P1, gr_session(&families, 120));
+    assert_eq!(
+        t.poll_timeout(),
+        Some(at(50)),
+        "the RTC wait comes before the stale bound"
+    );
+    updates(&mut t);
+    // The peer no longer asks for RT1: its stale membership must not select anything.
+    t.peer_end_of_rib(P1, Family::RTC).unwrap();
+    assert_eq!(updates(&mut t)[&P1], vec![U::Eor(Family::VPNV4)]);
+    assert_eq!(t.adj_rib_out_len(P1), 0);
+    assert_eq!(t.adj_rib_in(P1).count(), 0);
+}
+
+#[test]
+fn peer_update_serializes_with_readable_names() {
+    let route = Route::new(RouteSource::Instance(I1), vpn(1, 2, 16), attrs(3, &[RT1]));
+    let json = serde_json::to_value(PeerUpdate::Announce(route)).unwrap();
+    assert_eq!(json["kind"], "announce");
+    assert_eq!(json["value"]["source"]["instance"], 1);
+    assert_eq!(json["value"]["route_targets"][0]["asn"], 64512);
+    let eor = serde_json::to_value(PeerUpdate::<TestNlri, TestAttrs>::EndOfRib(Family::EVPN));
+    assert_eq!(eor.unwrap()["kind"], "end_of_rib");
 }

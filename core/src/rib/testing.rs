@@ -21,7 +21,11 @@ pub(crate) enum TestNlri {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub(crate) enum TestKey {
-    Vpn { family: Family, rd: u32, prefix: u32 },
+    Vpn {
+        family: Family,
+        rd: u32,
+        prefix: u32,
+    },
     Rtc(RtMembership),
 }
 

@@ -114,10 +114,7 @@ fn record_error<I>(e: nom::Err<PcapError<I>>, offset: usize) -> CaptureError {
 
 /// Reads every packet of a classic pcap file, in file order. On an error, the packets read before
 /// it are still given to `each`.
-pub fn read_pcap<'a>(
-    file: &'a [u8],
-    mut each: impl FnMut(Packet<'a>),
-) -> Result<(), CaptureError> {
+pub fn read_pcap<'a>(file: &'a [u8], mut each: impl FnMut(Packet<'a>)) -> Result<(), CaptureError> {
     let (mut rest, header) =
         pcap_parser::parse_pcap_header(file).map_err(|_| CaptureError::BadHeader)?;
     let link_type = LinkType::from_value(u32::try_from(header.network.0).unwrap_or(u32::MAX));
@@ -175,15 +172,16 @@ pub fn read_pcapng<'a>(
     file: &'a [u8],
     mut each: impl FnMut(Packet<'a>),
 ) -> Result<(), CaptureError> {
-    let (mut rest, shb) = pcap_parser::pcapng::parse_sectionheaderblock(file)
-        .map_err(|_| CaptureError::BadHeader)?;
+    let (mut rest, shb) =
+        pcap_parser::pcapng::parse_sectionheaderblock(file).map_err(|_| CaptureError::BadHeader)?;
     let mut big_endian = shb.big_endian();
     let mut interfaces: Vec<Interface> = Vec::new();
     while !rest.is_empty() {
         let offset = file.len() - rest.len();
         // A new section may change the byte order: its header block is recognised in either.
         let parsed = if rest.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
-            pcap_parser::pcapng::parse_sectionheaderblock(rest).map(|(r, b)| (r, Block::SectionHeader(b)))
+            pcap_parser::pcapng::parse_sectionheaderblock(rest)
+                .map(|(r, b)| (r, Block::SectionHeader(b)))
         } else if big_endian {
             pcap_parser::pcapng::parse_block_be(rest)
         } else {

@@ -28,6 +28,7 @@ use link::TcpSegment;
 use mrt::{MrtError, MrtMessage, MrtRecord};
 use reassembly::{Delivery, Reassembler};
 use record::{Disposition, ErrorView, Record, Timestamp};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use session::Session;
 use std::collections::BTreeMap;
@@ -148,7 +149,9 @@ pub fn decode_input(
         InputFormat::Pcapng => {
             capture::read_pcapng(input, |p| decoder.packet(&p)).map_err(InputError::Capture)
         }
-        InputFormat::Mrt => mrt::read_mrt(input, |r| decoder.mrt_record(r)).map_err(InputError::Mrt),
+        InputFormat::Mrt => {
+            mrt::read_mrt(input, |r| decoder.mrt_record(r)).map_err(InputError::Mrt)
+        }
         InputFormat::Raw => {
             decoder.raw(input);
             Ok(())
@@ -251,7 +254,12 @@ impl<'s> Decoder<'s> {
         self.deliver(key, &origin, deliveries);
     }
 
-    fn deliver(&mut self, key: (SocketAddr, SocketAddr), origin: &Origin, deliveries: Vec<Delivery>) {
+    fn deliver(
+        &mut self,
+        key: (SocketAddr, SocketAddr),
+        origin: &Origin,
+        deliveries: Vec<Delivery>,
+    ) {
         for delivery in deliveries {
             let Some(direction) = self.directions.get_mut(&key) else {
                 return;
@@ -285,7 +293,9 @@ impl<'s> Decoder<'s> {
             MrtRecord::Skipped { .. } => self.summary.skipped_mrt_records += 1,
             MrtRecord::Malformed { offset, reason } => {
                 let record = Record {
-                    error: Some(ErrorView::stream(format!("MRT record at offset {offset}: {reason}"))),
+                    error: Some(ErrorView::stream(format!(
+                        "MRT record at offset {offset}: {reason}"
+                    ))),
                     disposition: to_value(Disposition::Skipped),
                     ..self.blank(&Origin::default())
                 };
@@ -461,7 +471,7 @@ pub fn type_name(t: MessageType) -> &'static str {
 
 /// What decoding one message body gave.
 struct DecodedBody {
-    message: Option<Value>,
+    message: Option<Box<RawValue>>,
     error: Option<ErrorView>,
     disposition: Value,
     /// An OPEN, to update the session's context.
@@ -476,13 +486,9 @@ fn decode_body(msg_type: u8, body: &[u8], ctx: &DecodeContext) -> DecodedBody {
                 Message::Open(o) => Some(o.clone()),
                 _ => None,
             };
-            // `Message` serializes as {"type": ..., "message": ...}: keep the content.
-            let content = match to_value(&message) {
-                Value::Object(mut map) => map.remove("message").unwrap_or(Value::Null),
-                other => other,
-            };
+            let content = message_content(&message);
             DecodedBody {
-                message: Some(content),
+                message: content,
                 error: None,
                 disposition: to_value(Disposition::Accepted),
                 open,
@@ -490,9 +496,25 @@ fn decode_body(msg_type: u8, body: &[u8], ctx: &DecodeContext) -> DecodedBody {
         }
         Err(e) => DecodedBody {
             message: None,
-            error: Some(ErrorView::from_bgp(&e, format!("message does not decode: {e}"))),
+            error: Some(ErrorView::from_bgp(
+                &e,
+                format!("message does not decode: {e}"),
+            )),
             disposition: to_value(Disposition::SessionReset),
             open: None,
         },
     }
+}
+
+/// The content of a message as JSON text: `Message` serializes as `{"type": ..., "message": ...}`
+/// and the record carries the type itself. `None` for a message without content (KEEPALIVE).
+fn message_content<T: serde::Serialize>(message: &T) -> Option<Box<RawValue>> {
+    #[derive(serde::Deserialize)]
+    struct Tagged<'a> {
+        #[serde(borrow)]
+        message: Option<&'a RawValue>,
+    }
+    let json = serde_json::to_string(message).ok()?;
+    let tagged: Tagged<'_> = serde_json::from_str(&json).ok()?;
+    tagged.message.map(RawValue::to_owned)
 }

@@ -96,10 +96,7 @@ pub fn looks_like_mrt(bytes: &[u8]) -> bool {
 
 /// Reads every record of an MRT file in order. On an error, the records before it were given to
 /// `each`.
-pub fn read_mrt<'a>(
-    file: &'a [u8],
-    mut each: impl FnMut(MrtRecord<'a>),
-) -> Result<(), MrtError> {
+pub fn read_mrt<'a>(file: &'a [u8], mut each: impl FnMut(MrtRecord<'a>)) -> Result<(), MrtError> {
     let mut r = Reader::new(file);
     while !r.is_empty() {
         let offset = file.len() - r.remaining();
@@ -137,7 +134,11 @@ fn parse_message(
     let add_path = matches!(subtype, 8..=11);
     let mut r = Reader::new(body);
     let short = |e: bagpipe_core::wire::Truncated| format!("BGP4MP record {e}");
-    let micros = if extended_time { r.u32().map_err(short)? } else { 0 };
+    let micros = if extended_time {
+        r.u32().map_err(short)?
+    } else {
+        0
+    };
     let (peer_as, local_as) = if as4 {
         (r.u32().map_err(short)?, r.u32().map_err(short)?)
     } else {

@@ -246,7 +246,10 @@ mod tests {
         r.push(1, false, b"a");
         r.push(5, false, b"e");
         let out = r.finish();
-        assert_eq!(out, vec![Delivery::Gap { missing: 3 }, Delivery::Data(b"e".to_vec())]);
+        assert_eq!(
+            out,
+            vec![Delivery::Gap { missing: 3 }, Delivery::Data(b"e".to_vec())]
+        );
     }
 
     #[test]

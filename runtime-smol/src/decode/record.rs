@@ -3,6 +3,7 @@
 use bagpipe_core::wire::message::notification::{code_name, subcode_name};
 use bagpipe_core::wire::{BgpError, ErrorCode};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -100,7 +101,7 @@ pub enum Disposition {
 }
 
 /// One output record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Record {
     /// Position in the output, from 0.
     pub index: u64,
@@ -123,8 +124,9 @@ pub struct Record {
     pub type_code: Option<u8>,
     /// Length field of the header (whole message, header included).
     pub length: Option<u16>,
-    /// The decoded message, `null` when it did not decode.
-    pub message: Option<Value>,
+    /// The decoded message, `null` when it did not decode. Kept as JSON text so that fields stay
+    /// in the order the core's types declare them.
+    pub message: Option<Box<RawValue>>,
     /// What went wrong, `null` when nothing did.
     pub error: Option<ErrorView>,
     /// What a receiver does with the message: `accepted`, `session_reset`, `skipped`, or for an
@@ -153,18 +155,15 @@ impl Record {
         if let Some(t) = &self.timestamp {
             let _ = write!(s, " {t}");
         }
-        match (&self.src, &self.dst) {
-            (Some(src), Some(dst)) => {
-                let _ = write!(s, " {src}");
-                if let Some(a) = self.src_as {
-                    let _ = write!(s, " (AS{a})");
-                }
-                let _ = write!(s, " > {dst}");
-                if let Some(a) = self.dst_as {
-                    let _ = write!(s, " (AS{a})");
-                }
+        if let (Some(src), Some(dst)) = (&self.src, &self.dst) {
+            let _ = write!(s, " {src}");
+            if let Some(a) = self.src_as {
+                let _ = write!(s, " (AS{a})");
             }
-            _ => {}
+            let _ = write!(s, " > {dst}");
+            if let Some(a) = self.dst_as {
+                let _ = write!(s, " (AS{a})");
+            }
         }
         match &self.msg_type {
             Some(t) => {
@@ -176,7 +175,11 @@ impl Record {
             let _ = write!(s, " length {l}");
         }
         s.push('\n');
-        if let Some(m) = self.message.as_ref().filter(|m| !m.is_null()) {
+        let message: Option<Value> = self
+            .message
+            .as_ref()
+            .and_then(|m| serde_json::from_str(m.get()).ok());
+        if let Some(m) = message.as_ref().filter(|m| !m.is_null()) {
             write_value(&mut s, m, 1);
         }
         if let Some(e) = &self.error {
@@ -205,20 +208,35 @@ fn scalar(v: &Value) -> String {
     }
 }
 
-fn is_scalar(v: &Value) -> bool {
-    !matches!(v, Value::Object(_) | Value::Array(_))
-        || matches!(v, Value::Array(a) if a.is_empty())
-        || matches!(v, Value::Object(o) if o.is_empty())
+/// Whether `v` fits on one line: a scalar, or an array of scalars (shown as `[a, b]`).
+fn is_inline(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => o.is_empty(),
+        Value::Array(a) => a
+            .iter()
+            .all(|i| !matches!(i, Value::Object(_) | Value::Array(_))),
+        _ => true,
+    }
 }
 
-/// Writes a JSON value as indented `key: value` lines.
+fn inline(v: &Value) -> String {
+    match v {
+        Value::Array(a) => {
+            let items: Vec<String> = a.iter().map(scalar).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => scalar(other),
+    }
+}
+
+/// Writes a JSON value as indented `key: value` lines; objects in a list start with `- `.
 fn write_value(s: &mut String, v: &Value, depth: usize) {
     let pad = "  ".repeat(depth);
     match v {
         Value::Object(map) => {
             for (k, v) in map {
-                if is_scalar(v) {
-                    let _ = writeln!(s, "{pad}{k}: {}", scalar(v));
+                if is_inline(v) {
+                    let _ = writeln!(s, "{pad}{k}: {}", inline(v));
                 } else {
                     let _ = writeln!(s, "{pad}{k}:");
                     write_value(s, v, depth + 1);
@@ -227,11 +245,14 @@ fn write_value(s: &mut String, v: &Value, depth: usize) {
         }
         Value::Array(items) => {
             for item in items {
-                if is_scalar(item) {
-                    let _ = writeln!(s, "{pad}- {}", scalar(item));
+                if is_inline(item) {
+                    let _ = writeln!(s, "{pad}- {}", inline(item));
                 } else {
-                    let _ = writeln!(s, "{pad}-");
-                    write_value(s, item, depth + 1);
+                    // The item's lines, indented under a dash on the first one.
+                    let mut inner = String::new();
+                    write_value(&mut inner, item, depth + 1);
+                    let inner = inner.replacen(&format!("{pad}  "), &format!("{pad}- "), 1);
+                    s.push_str(&inner);
                 }
             }
         }
@@ -249,7 +270,10 @@ mod tests {
     fn timestamp_keeps_nanoseconds_in_a_decimal_string() {
         let t = Timestamp::new(1_700_000_000, 1_000_000_123);
         assert_eq!(t.secs, 1_700_000_001);
-        assert_eq!(serde_json::to_string(&t).unwrap(), "\"1700000001.000000123\"");
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            "\"1700000001.000000123\""
+        );
     }
 
     #[test]

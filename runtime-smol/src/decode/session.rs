@@ -123,15 +123,24 @@ mod tests {
             open(
                 65001,
                 vec![
-                    Capability::Multiprotocol { family: Family::EVPN },
-                    Capability::Multiprotocol { family: Family::VPNV4 },
+                    Capability::Multiprotocol {
+                        family: Family::EVPN,
+                    },
+                    Capability::Multiprotocol {
+                        family: Family::VPNV4,
+                    },
                     Capability::FourOctetAs { asn: 65001 },
                 ],
             ),
         );
         s.set_open(
             1,
-            open(65002, vec![Capability::Multiprotocol { family: Family::EVPN }]),
+            open(
+                65002,
+                vec![Capability::Multiprotocol {
+                    family: Family::EVPN,
+                }],
+            ),
         );
         let ctx = s.context(0);
         assert_eq!(ctx.families, BTreeSet::from([Family::EVPN]));
@@ -147,7 +156,9 @@ mod tests {
             open(
                 65001,
                 vec![
-                    Capability::Multiprotocol { family: Family::VPNV4 },
+                    Capability::Multiprotocol {
+                        family: Family::VPNV4,
+                    },
                     Capability::FourOctetAs { asn: 65001 },
                     Capability::AddPath {
                         families: vec![AddPathFamily {

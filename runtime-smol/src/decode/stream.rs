@@ -81,7 +81,9 @@ fn plausible_header(h: &[u8]) -> bool {
     let (Some(marker), Some(&[l0, l1]), Some(&t)) = (h.get(..16), h.get(16..18), h.get(18)) else {
         return false;
     };
-    marker == MARKER && usize::from(u16::from_be_bytes([l0, l1])) >= HEADER_LEN && (1..=5).contains(&t)
+    marker == MARKER
+        && usize::from(u16::from_be_bytes([l0, l1])) >= HEADER_LEN
+        && (1..=5).contains(&t)
 }
 
 impl MessageCutter {
@@ -164,8 +166,11 @@ impl MessageCutter {
             match self.sync {
                 Sync::Searching(reason) => {
                     // Find a plausible header; keep a possible partial one at the end.
-                    let found = (0..pending.len())
-                        .find(|&i| pending.get(i..).is_some_and(|p| p.len() < HEADER_LEN || plausible_header(p)));
+                    let found = (0..pending.len()).find(|&i| {
+                        pending
+                            .get(i..)
+                            .is_some_and(|p| p.len() < HEADER_LEN || plausible_header(p))
+                    });
                     let skip = found.unwrap_or(pending.len());
                     self.start += skip;
                     self.dropped += skip;
@@ -270,7 +275,13 @@ mod tests {
         bad.extend_from_slice(&[0, 3, 4]);
         bad.extend(keepalive());
         let cuts = c.push(&bad);
-        assert_eq!(cuts.first(), Some(&Cut::BadLength { length: 3, skipped: 19 }));
+        assert_eq!(
+            cuts.first(),
+            Some(&Cut::BadLength {
+                length: 3,
+                skipped: 19
+            })
+        );
         assert_eq!(lengths(&cuts), vec![19]);
     }
 

@@ -22,6 +22,8 @@ pub enum Role {
     },
     /// Echo every received chunk back.
     Echo,
+    /// Accept and drop everything received.
+    Sink,
 }
 
 pub struct EchoEngine {
@@ -54,7 +56,7 @@ impl EchoEngine {
 
 impl Engine for EchoEngine {
     fn start(&mut self, now: Instant) {
-        self.timer = Some(now + Duration::from_millis(50));
+        self.timer = Some(now + Duration::from_millis(300));
         if let Role::Dialer { remote, local, .. } = &self.role {
             self.out.push_back(NetOutput::Dial {
                 peer: PeerId(0),
@@ -89,6 +91,7 @@ impl Engine for EchoEngine {
             NetInput::DialFailed { peer, .. } => self.record(format!("dial failed {peer:?}")),
             NetInput::Received { conn, bytes } => match &self.role {
                 Role::Echo => self.out.push_back(NetOutput::Send { conn, bytes }),
+                Role::Sink => {}
                 Role::Dialer { message, .. } => {
                     self.received.extend(bytes);
                     if self.received.starts_with(message) {
@@ -134,6 +137,24 @@ impl Engine for EchoEngine {
     fn peer_states(&self) -> Vec<(IpAddr, String)> {
         Vec::new()
     }
+}
+
+/// Connect to `address` and write as fast as possible for `duration` (a peer flooding us).
+pub fn flood(address: SocketAddr, duration: Duration) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        let chunk = vec![0xffu8; 64 * 1024];
+        let end = std::time::Instant::now() + duration;
+        let mut sent = 0u64;
+        while std::time::Instant::now() < end {
+            match stream.write(&chunk) {
+                Ok(n) => sent += n as u64,
+                Err(_) => break,
+            }
+        }
+        sent
+    })
 }
 
 /// Wait until `log` has a line equal to `line`, up to `limit`.
