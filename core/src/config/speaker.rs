@@ -53,7 +53,12 @@ impl PeerConfig {
             remote_as,
             passive: false,
             local_address: None,
-            families: BTreeSet::from([Family::EVPN, Family::VPNV4, Family::RTC, Family::FLOWSPEC_VPNV4]),
+            families: BTreeSet::from([
+                Family::EVPN,
+                Family::VPNV4,
+                Family::RTC,
+                Family::FLOWSPEC_VPNV4,
+            ]),
             hold_time: Duration::from_secs(90),
             connect_retry: Duration::from_secs(5),
             graceful_restart: None,

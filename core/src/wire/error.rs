@@ -166,7 +166,11 @@ pub struct BgpError {
 impl BgpError {
     /// An error with the given code, subcode and data.
     pub fn new(code: ErrorCode, subcode: u8, data: impl Into<Vec<u8>>) -> Self {
-        BgpError { code, subcode, data: data.into() }
+        BgpError {
+            code,
+            subcode,
+            data: data.into(),
+        }
     }
 
     /// A Message Header Error (RFC 4271 §6.1).
@@ -192,7 +196,13 @@ impl BgpError {
 
 impl fmt::Display for BgpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?} (code {}, subcode {})", self.code, self.code.to_u8(), self.subcode)?;
+        write!(
+            f,
+            "{:?} (code {}, subcode {})",
+            self.code,
+            self.code.to_u8(),
+            self.subcode
+        )?;
         if !self.data.is_empty() {
             f.write_str(", data ")?;
             self.data.iter().try_for_each(|b| write!(f, "{b:02x}"))?;

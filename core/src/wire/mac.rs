@@ -82,7 +82,14 @@ mod tests {
         assert_eq!(m.0, [0x52, 0x54, 0, 0x12, 0x34, 0xab]);
         assert_eq!(m.to_string(), "52:54:00:12:34:ab");
         assert_eq!("52-54-00-12-34-ab".parse::<MacAddress>().unwrap(), m);
-        for bad in ["", "52:54:00:12:34", "52:54:00:12:34:ab:cd", "5g:54:00:12:34:ab", "525:4:00:12:34:ab", "+5:54:00:12:34:ab"] {
+        for bad in [
+            "",
+            "52:54:00:12:34",
+            "52:54:00:12:34:ab:cd",
+            "5g:54:00:12:34:ab",
+            "525:4:00:12:34:ab",
+            "+5:54:00:12:34:ab",
+        ] {
             assert!(bad.parse::<MacAddress>().is_err(), "{bad}");
         }
     }

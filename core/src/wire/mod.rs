@@ -8,12 +8,12 @@ pub mod capability;
 pub mod context;
 pub mod error;
 pub mod family;
+pub mod label;
 pub mod mac;
 pub mod message;
 pub mod rd;
 pub mod reader;
 pub mod route_target;
-pub mod label;
 
 pub use context::DecodeContext;
 pub use error::{BgpError, ErrorCode};

@@ -187,9 +187,18 @@ mod tests {
             let rd: RouteDistinguisher = text.parse().unwrap();
             assert_eq!(RouteDistinguisher::from_bytes(rd.to_bytes()), rd);
         }
-        assert_eq!("4200000000:7".parse::<RouteDistinguisher>().unwrap().to_string(), "4200000000L:7");
         assert_eq!(
-            "127.0.0.6:2".parse::<RouteDistinguisher>().unwrap().to_bytes(),
+            "4200000000:7"
+                .parse::<RouteDistinguisher>()
+                .unwrap()
+                .to_string(),
+            "4200000000L:7"
+        );
+        assert_eq!(
+            "127.0.0.6:2"
+                .parse::<RouteDistinguisher>()
+                .unwrap()
+                .to_bytes(),
             [0, 1, 127, 0, 0, 6, 0, 2]
         );
         let other = RouteDistinguisher::from_bytes([0, 9, 1, 2, 3, 4, 5, 6]);
@@ -198,7 +207,14 @@ mod tests {
 
     #[test]
     fn bad_text_is_refused() {
-        for bad in ["", "64512", "x:1", "10.0.0.1:70000", "1:99999999999", "4200000000:70000"] {
+        for bad in [
+            "",
+            "64512",
+            "x:1",
+            "10.0.0.1:70000",
+            "1:99999999999",
+            "4200000000:70000",
+        ] {
             assert!(bad.parse::<RouteDistinguisher>().is_err(), "{bad}");
         }
     }

@@ -11,7 +11,11 @@ pub struct Truncated {
 
 impl core::fmt::Display for Truncated {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "truncated: needed {} bytes, {} left", self.needed, self.available)
+        write!(
+            f,
+            "truncated: needed {} bytes, {} left",
+            self.needed, self.available
+        )
     }
 }
 
@@ -45,7 +49,10 @@ impl<'a> Reader<'a> {
     /// Consumes and returns the next `n` bytes.
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], Truncated> {
         if n > self.bytes.len() {
-            return Err(Truncated { needed: n, available: self.bytes.len() });
+            return Err(Truncated {
+                needed: n,
+                available: self.bytes.len(),
+            });
         }
         let (head, tail) = self.bytes.split_at(n);
         self.bytes = tail;
@@ -100,9 +107,21 @@ mod tests {
     fn reads_are_checked() {
         let mut r = Reader::new(&[1, 2, 3]);
         assert_eq!(r.u16(), Ok(0x0102));
-        assert_eq!(r.u16(), Err(Truncated { needed: 2, available: 1 }));
+        assert_eq!(
+            r.u16(),
+            Err(Truncated {
+                needed: 2,
+                available: 1
+            })
+        );
         assert_eq!(r.u8(), Ok(3));
         assert!(r.is_empty());
-        assert_eq!(r.take(usize::MAX), Err(Truncated { needed: usize::MAX, available: 0 }));
+        assert_eq!(
+            r.take(usize::MAX),
+            Err(Truncated {
+                needed: usize::MAX,
+                available: 0
+            })
+        );
     }
 }

@@ -144,7 +144,10 @@ mod tests {
             assert_eq!(back, rt);
         }
         assert_eq!(
-            "64512:100".parse::<RouteTarget>().unwrap().to_extended_community_bytes(),
+            "64512:100"
+                .parse::<RouteTarget>()
+                .unwrap()
+                .to_extended_community_bytes(),
             [0x00, 0x02, 0xfc, 0x00, 0x00, 0x00, 0x00, 0x64]
         );
         assert!("1.2.3.4:70000".parse::<RouteTarget>().is_err());
