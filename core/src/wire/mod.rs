@@ -11,6 +11,7 @@ pub mod family;
 pub mod label;
 pub mod mac;
 pub mod message;
+pub mod nlri;
 pub mod rd;
 pub mod reader;
 pub mod route_target;
