@@ -7,6 +7,7 @@
 pub mod capability;
 pub mod context;
 pub mod error;
+pub mod extcomm;
 pub mod family;
 pub mod label;
 pub mod mac;
