@@ -4,6 +4,7 @@
 //! allocated in proportion to a length field before the bytes behind it have been checked.
 //! Encoding a valid value never fails.
 
+pub mod attr;
 pub mod capability;
 pub mod context;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod nlri;
 pub mod rd;
 pub mod reader;
 pub mod route_target;
+pub mod update;
 
 pub use context::DecodeContext;
 pub use error::{BgpError, ErrorCode};
