@@ -105,14 +105,17 @@ pub fn check_header(
     Ok(t)
 }
 
+use super::update::{decode_update, DecodedUpdate};
+
 /// A decoded BGP message (RFC 4271 §4).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "type", content = "message", rename_all = "snake_case")]
 pub enum Message {
     /// OPEN (RFC 4271 §4.2).
     Open(Open),
-    /// UPDATE (RFC 4271 §4.3), its body kept undecoded.
-    UpdateRaw(Vec<u8>),
+    /// UPDATE (RFC 4271 §4.3) with its RFC 7606 disposition; returned even when the
+    /// disposition is a session reset, so that the session decides and tools can print it.
+    Update(DecodedUpdate),
     /// NOTIFICATION (RFC 4271 §4.5).
     Notification(Notification),
     /// KEEPALIVE (RFC 4271 §4.4).
@@ -126,7 +129,7 @@ impl Message {
     pub fn message_type(&self) -> MessageType {
         match self {
             Message::Open(_) => MessageType::Open,
-            Message::UpdateRaw(_) => MessageType::Update,
+            Message::Update(_) => MessageType::Update,
             Message::Notification(_) => MessageType::Notification,
             Message::Keepalive => MessageType::Keepalive,
             Message::RouteRefresh(_) => MessageType::RouteRefresh,
@@ -134,10 +137,10 @@ impl Message {
     }
 
     /// The body (everything after the header).
-    pub fn encode_body(&self, _ctx: &DecodeContext) -> Vec<u8> {
+    pub fn encode_body(&self, ctx: &DecodeContext) -> Vec<u8> {
         match self {
             Message::Open(open) => open.encode_body(),
-            Message::UpdateRaw(body) => body.clone(),
+            Message::Update(decoded) => decoded.update.encode_body(ctx),
             Message::Notification(n) => n.encode_body(),
             Message::Keepalive => Vec::new(),
             Message::RouteRefresh(rr) => rr.encode_body().to_vec(),
@@ -176,7 +179,7 @@ pub fn decode_message(msg_type: u8, body: &[u8], ctx: &DecodeContext) -> Result<
     let t = check_header(length, msg_type, ctx)?;
     match t {
         MessageType::Open => Open::decode(body).map(Message::Open),
-        MessageType::Update => Ok(Message::UpdateRaw(body.to_vec())),
+        MessageType::Update => Ok(Message::Update(decode_update(body, ctx))),
         MessageType::Notification => Ok(Message::Notification(Notification::decode(body))),
         MessageType::Keepalive => Ok(Message::Keepalive),
         MessageType::RouteRefresh => RouteRefresh::decode(body).map(Message::RouteRefresh),

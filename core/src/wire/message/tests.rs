@@ -186,7 +186,10 @@ fn sample_messages() -> Vec<Message> {
     vec![
         Message::Open(gobgp_like_open()),
         Message::Keepalive,
-        Message::UpdateRaw(vec![0, 0, 0, 0]),
+        Message::Update(crate::wire::update::decode_update(
+            &[0, 0, 0, 0],
+            &DecodeContext::default(),
+        )),
         Message::RouteRefresh(RouteRefresh::request(Family::EVPN)),
         Message::Notification(Notification::cease_shutdown("maintenance")),
     ]
@@ -623,7 +626,13 @@ fn notification_strategy() -> impl Strategy<Value = Notification> {
 fn message_strategy() -> impl Strategy<Value = Message> {
     prop_oneof![
         open_strategy().prop_map(Message::Open),
-        prop::collection::vec(any::<u8>(), 4..200).prop_map(Message::UpdateRaw),
+        crate::wire::capability::tests::family_strategy().prop_map(|f| {
+            let eor = crate::wire::update::Update::end_of_rib(f);
+            Message::Update(crate::wire::update::decode_update(
+                &eor.encode_body(&DecodeContext::default()),
+                &DecodeContext::default(),
+            ))
+        }),
         notification_strategy().prop_map(Message::Notification),
         Just(Message::Keepalive),
         (

@@ -407,11 +407,14 @@ impl Update {
         out
     }
 
-    /// The whole message, header included (RFC 4271 §4.1, §4.3), MP attributes first
-    /// (RFC 7606 §5.1).
+    /// The whole message, header included (RFC 4271 §4.1, §4.3).
     pub fn encode(&self, ctx: &DecodeContext) -> Vec<u8> {
-        let mut out = vec![0xff; 16];
-        out.extend_from_slice(&[0, 0, 2]);
+        super::message::frame(super::message::MessageType::Update, &self.encode_body(ctx))
+    }
+
+    /// The body (after the header): MP attributes first (RFC 7606 §5.1).
+    pub fn encode_body(&self, ctx: &DecodeContext) -> Vec<u8> {
+        let mut out = Vec::new();
         let mut withdrawn = Vec::new();
         self.withdrawn
             .iter()
@@ -427,9 +430,6 @@ impl Update {
         out.extend_from_slice(&u16::try_from(attrs.len()).unwrap_or(u16::MAX).to_be_bytes());
         out.extend_from_slice(&attrs);
         self.nlri.iter().for_each(|n| encode_nlri(n, &mut out));
-        let len = u16::try_from(out.len()).unwrap_or(u16::MAX).to_be_bytes();
-        out[16] = len[0];
-        out[17] = len[1];
         out
     }
 }
