@@ -2,6 +2,10 @@
 //! routes together with a [`Disposition`], the strongest action any error in the message asks
 //! for (RFC 7606 §3(h)).
 
+mod pack;
+
+pub use pack::{pack_announcements, pack_withdrawals, PackError};
+
 use super::attr::{
     code, decode_attribute, flags, AttributeAction, MpUnreach, PathAttribute, PathAttributes,
 };
