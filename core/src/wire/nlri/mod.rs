@@ -1,16 +1,16 @@
 //! NLRI of every family a BGP VPN speaker uses: IPv4/IPv6 unicast (RFC 4271 §4.3, RFC 4760),
 //! VPN-IPv4/VPN-IPv6 (RFC 4364 §4.3.4, RFC 4659), E-VPN (RFC 7432 §7, RFC 9136) and
 //! RT-Constraint (RFC 4684 §4), each optionally preceded by an add-path identifier (RFC 7911 §3).
-//!
-//! FlowSpec (SAFI 133/134) is not decoded yet: [`is_supported`] says no, and the UPDATE layer
-//! keeps such NLRI raw.
+//! and FlowSpec (RFC 8955, RFC 8956), plain and for VPNs.
 
 mod evpn;
+mod flowspec;
 mod prefix;
 mod rtc;
 mod vpn;
 
 pub use evpn::{Esi, EvpnRoute};
+pub use flowspec::{component, BitmaskOp, FlowComponent, FlowPrefix, FlowSpecRule, NumericOp};
 pub use prefix::{IpPrefix, Ipv4Prefix, Ipv6Prefix};
 pub use rtc::RtcMembership;
 pub use vpn::VpnRoute;
@@ -33,6 +33,8 @@ pub enum Nlri {
     Evpn(EvpnRoute),
     /// Route target membership (1/132).
     Rtc(RtcMembership),
+    /// Flow specification (1/133, 2/133) and FlowSpec-VPN (1/134, 2/134).
+    FlowSpec(FlowSpecRule),
 }
 
 impl Nlri {
@@ -47,6 +49,12 @@ impl Nlri {
             },
             Nlri::Evpn(_) => Family::EVPN,
             Nlri::Rtc(_) => Family::RTC,
+            Nlri::FlowSpec(f) => match (f.ipv6, f.rd.is_some()) {
+                (false, false) => Family::FLOWSPEC_V4,
+                (true, false) => Family::FLOWSPEC_V6,
+                (false, true) => Family::FLOWSPEC_VPNV4,
+                (true, true) => Family::FLOWSPEC_VPNV6,
+            },
         }
     }
 }
@@ -105,6 +113,12 @@ pub enum NlriErrorKind {
     IpLength(u8),
     /// An RT-Constraint prefix length of 1 to 31 or above 96 (RFC 4684 §4).
     RtcLength(u8),
+    /// FlowSpec components out of increasing type order (RFC 8955 §4.2); the offending type.
+    FlowSpecComponentOrder(u8),
+    /// An unknown FlowSpec component type (RFC 8955 §4.2).
+    FlowSpecComponentType(u8),
+    /// A FlowSpec NLRI without components.
+    FlowSpecEmpty,
     /// A family this decoder does not understand.
     UnsupportedFamily,
 }
@@ -143,6 +157,13 @@ impl fmt::Display for NlriError {
             NlriErrorKind::MacLength(l) => write!(f, "MAC address length {l} (must be 48)"),
             NlriErrorKind::IpLength(l) => write!(f, "IP address length {l}"),
             NlriErrorKind::RtcLength(l) => write!(f, "RT-Constraint prefix length {l}"),
+            NlriErrorKind::FlowSpecComponentOrder(t) => {
+                write!(f, "FlowSpec component type {t} out of order")
+            }
+            NlriErrorKind::FlowSpecComponentType(t) => {
+                write!(f, "unknown FlowSpec component type {t}")
+            }
+            NlriErrorKind::FlowSpecEmpty => f.write_str("FlowSpec NLRI without components"),
             NlriErrorKind::UnsupportedFamily => f.write_str("family not supported"),
         }
     }
@@ -157,6 +178,7 @@ pub fn is_supported(family: Family) -> bool {
         (Afi::Ipv4 | Afi::Ipv6, Safi::Unicast | Safi::MplsVpn)
             | (Afi::L2vpn, Safi::Evpn)
             | (Afi::Ipv4, Safi::RouteTargetConstraint)
+            | (Afi::Ipv4 | Afi::Ipv6, Safi::FlowSpec | Safi::FlowSpecVpn)
     )
 }
 
@@ -207,6 +229,9 @@ fn decode_one(family: Family, r: &mut Reader<'_>) -> Result<Nlri, NlriErrorKind>
         (Afi::Ipv6, Safi::MplsVpn) => VpnRoute::decode(r, true).map(Nlri::Vpn),
         (Afi::L2vpn, Safi::Evpn) => EvpnRoute::decode(r).map(Nlri::Evpn),
         (Afi::Ipv4, Safi::RouteTargetConstraint) => RtcMembership::decode(r).map(Nlri::Rtc),
+        (afi @ (Afi::Ipv4 | Afi::Ipv6), safi @ (Safi::FlowSpec | Safi::FlowSpecVpn)) => {
+            FlowSpecRule::decode(r, afi == Afi::Ipv6, safi == Safi::FlowSpecVpn).map(Nlri::FlowSpec)
+        }
         _ => Err(NlriErrorKind::UnsupportedFamily),
     }
 }
@@ -230,6 +255,7 @@ pub fn encode_nlri(entry: &PathNlri, out: &mut Vec<u8>) {
         Nlri::Vpn(v) => v.encode(out),
         Nlri::Evpn(e) => e.encode(out),
         Nlri::Rtc(m) => m.encode(out),
+        Nlri::FlowSpec(f) => f.encode(out),
     }
 }
 
@@ -242,6 +268,7 @@ pub fn encoded_len(entry: &PathNlri) -> usize {
         Nlri::Vpn(v) => v.encoded_len(),
         Nlri::Evpn(e) => e.encoded_len(),
         Nlri::Rtc(m) => m.encoded_len(),
+        Nlri::FlowSpec(f) => f.encoded_len(),
     }
 }
 

@@ -81,6 +81,14 @@ fn rfc8277_s2_4_withdrawal_label_ends_the_stack() {
 }
 
 #[test]
+fn rfc4364_s4_3_4_route_too_long_for_the_length_octet_is_refused() {
+    let p = IpPrefix::V6(Ipv6Prefix::new(Ipv6Addr::LOCALHOST, 128).unwrap());
+    let l = LabelStackEntry::from_label(Label::new(16).unwrap(), true);
+    assert!(VpnRoute::new(RouteDistinguisher::from_bytes([0; 8]), p, vec![l; 2]).is_some());
+    assert!(VpnRoute::new(RouteDistinguisher::from_bytes([0; 8]), p, vec![l; 3]).is_none());
+}
+
+#[test]
 fn rfc4364_vpn_length_errors() {
     // Too short for a label and an RD.
     assert_eq!(
@@ -271,12 +279,129 @@ fn rfc7911_s3_path_identifier_precedes_each_nlri() {
 
 #[test]
 fn unsupported_families_are_refused_not_guessed() {
-    assert!(!is_supported(Family::FLOWSPEC_V4));
+    let l2vpn_flowspec = Family::from_wire(25, 133);
+    assert!(!is_supported(l2vpn_flowspec));
     assert_eq!(
-        kind(Family::FLOWSPEC_VPNV4, &[1, 2]),
+        kind(l2vpn_flowspec, &[1, 2]),
         NlriErrorKind::UnsupportedFamily
     );
-    assert!(is_supported(Family::EVPN) && is_supported(Family::RTC) && is_supported(Family::VPNV6));
+    for f in [
+        Family::EVPN,
+        Family::RTC,
+        Family::VPNV6,
+        Family::FLOWSPEC_V4,
+        Family::FLOWSPEC_VPNV6,
+    ] {
+        assert!(is_supported(f), "{f}");
+    }
+}
+
+#[test]
+fn rfc8955_s4_destination_prefix_and_tcp_exact_bytes() {
+    // GoBGP: `match destination 10.1.1.0/24 protocol tcp`.
+    let bytes = [8, 1, 24, 10, 1, 1, 3, 0x81, 6];
+    let got = decode_nlri(Family::FLOWSPEC_V4, &bytes, false).unwrap();
+    let Nlri::FlowSpec(rule) = &got[0].nlri else {
+        panic!()
+    };
+    assert_eq!(rule.components.len(), 2);
+    assert_eq!(
+        rule.components[1],
+        FlowComponent::Numeric {
+            code: component::IP_PROTOCOL,
+            ops: vec![NumericOp {
+                and: false,
+                lt: false,
+                gt: false,
+                eq: true,
+                value_len: 1,
+                value: 6
+            }]
+        }
+    );
+    assert_eq!(round_trip(Family::FLOWSPEC_V4, &got[0]), bytes);
+}
+
+#[test]
+fn rfc8955_s8_flowspec_vpn_carries_an_rd_first() {
+    let mut bytes = vec![8 + 4, 0, 1, 127, 0, 0, 2, 0, 200];
+    bytes.extend([1, 16, 10, 1]);
+    let got = decode_nlri(Family::FLOWSPEC_VPNV4, &bytes, false).unwrap();
+    let Nlri::FlowSpec(rule) = &got[0].nlri else {
+        panic!()
+    };
+    assert_eq!(rule.rd.unwrap().to_string(), "127.0.0.2:200");
+    assert_eq!(got[0].nlri.family(), Family::FLOWSPEC_VPNV4);
+    assert_eq!(round_trip(Family::FLOWSPEC_VPNV4, &got[0]), bytes);
+}
+
+#[test]
+fn rfc8956_s3_1_ipv6_prefix_with_offset() {
+    // 2001:db8::/32 with offset 0, then next header = 58.
+    let bytes = [10, 1, 32, 0, 0x20, 0x01, 0x0d, 0xb8, 3, 0x81, 58];
+    let got = decode_nlri(Family::FLOWSPEC_V6, &bytes, false).unwrap();
+    let Nlri::FlowSpec(rule) = &got[0].nlri else {
+        panic!()
+    };
+    let expected = FlowPrefix {
+        len: 32,
+        offset: 0,
+        pattern: vec![0x20, 1, 0xd, 0xb8],
+    };
+    assert_eq!(
+        rule.components[0],
+        FlowComponent::Prefix {
+            code: 1,
+            prefix: expected
+        }
+    );
+    round_trip(Family::FLOWSPEC_V6, &got[0]);
+}
+
+#[test]
+fn rfc8955_s4_1_two_octet_length_over_239() {
+    // 80 port values of 3 octets each: 240 octets of components plus the type.
+    let mut body = vec![component::DESTINATION_PORT];
+    for i in 0..80u16 {
+        body.extend([if i == 79 { 0x91 } else { 0x11 }, 0, i as u8]);
+    }
+    let mut bytes = vec![0xf0 | (body.len() >> 8) as u8, body.len() as u8];
+    bytes.extend(&body);
+    let got = decode_nlri(Family::FLOWSPEC_V4, &bytes, false).unwrap();
+    assert_eq!(round_trip(Family::FLOWSPEC_V4, &got[0]), bytes);
+}
+
+#[test]
+fn rfc8955_s4_2_errors() {
+    // Components out of order.
+    assert_eq!(
+        kind(Family::FLOWSPEC_V4, &[6, 3, 0x81, 6, 1, 8, 10]),
+        NlriErrorKind::FlowSpecComponentOrder(1)
+    );
+    // Unknown component type; flow label in IPv4.
+    assert_eq!(
+        kind(Family::FLOWSPEC_V4, &[3, 14, 0x81, 1]),
+        NlriErrorKind::FlowSpecComponentType(14)
+    );
+    assert_eq!(
+        kind(Family::FLOWSPEC_V4, &[3, 13, 0x81, 1]),
+        NlriErrorKind::FlowSpecComponentType(13)
+    );
+    // Operator list without end bit runs out.
+    assert!(matches!(
+        kind(Family::FLOWSPEC_V4, &[3, 3, 0x01, 6]),
+        NlriErrorKind::Truncated(_)
+    ));
+    // No components.
+    assert_eq!(
+        kind(Family::FLOWSPEC_V4, &[0]),
+        NlriErrorKind::FlowSpecEmpty
+    );
+    // Prefix longer than the address.
+    assert_eq!(
+        kind(Family::FLOWSPEC_V4, &[3, 1, 33, 0]),
+        NlriErrorKind::PrefixLengthTooLong { len: 33, max: 32 }
+    );
 }
 
 fn rd() -> impl Strategy<Value = RouteDistinguisher> {
@@ -311,13 +436,13 @@ fn vpn() -> impl Strategy<Value = Nlri> {
         prop::collection::vec(1u32..(1 << 20), 0..3),
         label(),
     )
-        .prop_map(|(rd, prefix, upper, last)| {
+        .prop_filter_map("fits the length octet", |(rd, prefix, upper, last)| {
             let mut labels: Vec<_> = upper
                 .into_iter()
                 .map(|l| LabelStackEntry::from_raw(l << 4))
                 .collect();
             labels.push(LabelStackEntry::from_raw(last.raw() | 1));
-            Nlri::Vpn(VpnRoute::new(rd, prefix, labels).unwrap())
+            VpnRoute::new(rd, prefix, labels).map(Nlri::Vpn)
         })
 }
 
@@ -407,8 +532,98 @@ fn rtc() -> impl Strategy<Value = Nlri> {
     .prop_map(Nlri::Rtc)
 }
 
+fn flowspec() -> impl Strategy<Value = Nlri> {
+    let numeric = (any::<(bool, bool, bool, bool)>(), 0u32..4, any::<u64>()).prop_map(
+        |((and, lt, gt, eq), l, v)| {
+            let value_len = 1u8 << l;
+            let value = if value_len == 8 {
+                v
+            } else {
+                v & ((1u64 << (8 * u32::from(value_len))) - 1)
+            };
+            NumericOp {
+                and,
+                lt,
+                gt,
+                eq,
+                value_len,
+                value,
+            }
+        },
+    );
+    let bitmask = (any::<(bool, bool, bool)>(), 0u32..4, any::<u64>()).prop_map(
+        |((and, not, matches), l, v)| {
+            let value_len = 1u8 << l;
+            let value = if value_len == 8 {
+                v
+            } else {
+                v & ((1u64 << (8 * u32::from(value_len))) - 1)
+            };
+            BitmaskOp {
+                and,
+                not,
+                matches,
+                value_len,
+                value,
+            }
+        },
+    );
+    (
+        any::<bool>(),
+        prop::option::of(rd()),
+        prop::collection::btree_set(1u8..=13, 1..6),
+        prop::collection::vec(numeric, 1..4),
+        prop::collection::vec(bitmask, 1..4),
+        any::<[u8; 16]>(),
+        0u8..=32,
+    )
+        .prop_map(|(ipv6, rd, codes, nops, bops, addr, plen)| {
+            let components = codes
+                .into_iter()
+                .filter(|c| ipv6 || *c != component::FLOW_LABEL)
+                .map(|code| match code {
+                    1 | 2 => {
+                        let n = usize::from(plen).div_ceil(8);
+                        let mut pattern = addr[..n].to_vec();
+                        if plen % 8 != 0 {
+                            if let Some(l) = pattern.last_mut() {
+                                *l &= 0xff << (8 - plen % 8);
+                            }
+                        }
+                        FlowComponent::Prefix {
+                            code,
+                            prefix: FlowPrefix {
+                                len: plen,
+                                offset: 0,
+                                pattern,
+                            },
+                        }
+                    }
+                    9 | 12 => FlowComponent::Bitmask {
+                        code,
+                        ops: bops.clone(),
+                    },
+                    _ => FlowComponent::Numeric {
+                        code,
+                        ops: nops.clone(),
+                    },
+                })
+                .collect::<Vec<_>>();
+            (ipv6, rd, components)
+        })
+        .prop_filter("at least one component", |(_, _, c)| !c.is_empty())
+        .prop_map(|(ipv6, rd, components)| {
+            Nlri::FlowSpec(FlowSpecRule {
+                ipv6,
+                rd,
+                components,
+            })
+        })
+}
+
 fn any_nlri() -> impl Strategy<Value = Nlri> {
     prop_oneof![
+        flowspec(),
         prefix().prop_map(|p| match p {
             IpPrefix::V4(p) => Nlri::Ipv4Unicast(p),
             IpPrefix::V6(p) => Nlri::Ipv6Unicast(p),
@@ -435,8 +650,8 @@ proptest! {
     }
 
     #[test]
-    fn decode_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..300), add_path: bool, which in 0usize..7) {
-        let family = [Family::IPV4_UNICAST, Family::IPV6_UNICAST, Family::VPNV4, Family::VPNV6, Family::EVPN, Family::RTC, Family::FLOWSPEC_V4][which];
+    fn decode_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..300), add_path: bool, which in 0usize..8) {
+        let family = [Family::IPV4_UNICAST, Family::IPV6_UNICAST, Family::VPNV4, Family::VPNV6, Family::EVPN, Family::RTC, Family::FLOWSPEC_V4, Family::FLOWSPEC_VPNV6][which];
         if let Ok(list) = decode_nlri(family, &bytes, add_path) {
             // What decodes re-encodes to something that decodes to the same value.
             let mut out = Vec::new();

@@ -24,17 +24,16 @@ pub struct VpnRoute {
 }
 
 impl VpnRoute {
-    /// A route, or `None` when `labels` is empty or longer than [`MAX_LABELS`].
+    /// A route, or `None` when `labels` is empty, longer than [`MAX_LABELS`], or too long with
+    /// the prefix for the one-octet length in bits (RFC 4364 §4.3.4).
     pub fn new(
         rd: RouteDistinguisher,
         prefix: IpPrefix,
         labels: Vec<LabelStackEntry>,
     ) -> Option<Self> {
-        (!labels.is_empty() && labels.len() <= MAX_LABELS).then_some(VpnRoute {
-            rd,
-            prefix,
-            labels,
-        })
+        let bits = labels.len() * 24 + RouteDistinguisher::LEN * 8 + usize::from(prefix.len());
+        (!labels.is_empty() && labels.len() <= MAX_LABELS && bits <= usize::from(u8::MAX))
+            .then_some(VpnRoute { rd, prefix, labels })
     }
 
     pub(super) fn decode(r: &mut Reader<'_>, v6: bool) -> Result<Self, NlriErrorKind> {
