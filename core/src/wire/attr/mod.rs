@@ -570,16 +570,24 @@ impl PathAttributes {
         })
     }
 
-    /// Encodes every attribute: MP_REACH_NLRI and MP_UNREACH_NLRI first (RFC 7606 §5.1), then
-    /// the others by type code.
-    pub fn encode(&self, ctx: &DecodeContext, out: &mut Vec<u8>) {
+    /// The attributes in the order they are encoded: MP_REACH_NLRI and MP_UNREACH_NLRI first
+    /// (RFC 7606 §5.1), then by type code. Two attribute lists that differ only in the order a
+    /// peer sent them in have the same canonical order.
+    pub fn canonical_order(&self) -> Vec<&PathAttribute> {
         let mut order: Vec<&PathAttribute> = self.list.iter().collect();
         order.sort_by_key(|a| match a.code() {
             code::MP_REACH_NLRI => (0, 0),
             code::MP_UNREACH_NLRI => (0, 1),
             c => (1, c),
         });
-        order.into_iter().for_each(|a| a.encode(ctx, out));
+        order
+    }
+
+    /// Encodes every attribute in [`PathAttributes::canonical_order`].
+    pub fn encode(&self, ctx: &DecodeContext, out: &mut Vec<u8>) {
+        self.canonical_order()
+            .into_iter()
+            .for_each(|a| a.encode(ctx, out));
     }
 }
 
