@@ -72,9 +72,22 @@ impl fmt::Display for Vni {
 /// One 3-octet label field as it stands in an NLRI (RFC 8277 §2): 20 bits of label, 3 bits of
 /// traffic class, and the bottom-of-stack bit. The raw 24 bits are kept so that re-encoding is
 /// exact; an E-VPN label field may also carry a whole 24-bit VNI (RFC 8365 §5.1.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LabelStackEntry(u32);
+
+/// Serialized with every reading of the field, so that a person sees the MPLS label of a VPN
+/// route and the VNI of a VXLAN E-VPN route without arithmetic: `{"raw", "label",
+/// "bottom_of_stack"}`, where `raw` is also the 24-bit VNI (RFC 8365 §5.1.3).
+impl serde::Serialize for LabelStackEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("LabelStackEntry", 3)?;
+        st.serialize_field("raw", &self.raw())?;
+        st.serialize_field("label", &self.label().value())?;
+        st.serialize_field("bottom_of_stack", &self.bottom_of_stack())?;
+        st.end()
+    }
+}
 
 impl LabelStackEntry {
     /// The withdrawn-route label 0x800000 (RFC 8277 §2.4) and the "compatibility" value 0x000000.
@@ -138,5 +151,9 @@ mod tests {
         assert_eq!(v.vni().value(), 3000);
         assert_eq!(Label::new(1 << 20), None);
         assert_eq!(Vni::new(1 << 24), None);
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"raw":289,"label":18,"bottom_of_stack":true}"#
+        );
     }
 }
