@@ -35,6 +35,7 @@
 
 pub mod adj_out;
 pub mod best;
+pub mod codec;
 pub mod route;
 pub mod rtc;
 pub mod subscription;
