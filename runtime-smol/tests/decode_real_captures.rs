@@ -105,3 +105,76 @@ fn gobgp_session_decodes_every_message_with_its_vpn_fields() {
     assert_eq!(msgs[10]["message"]["code"], "Cease");
     assert_eq!(msgs[10]["message"]["subcode"], 3);
 }
+
+#[test]
+fn frr_and_exabgp_sessions_decode_every_message_with_their_vpn_fields() {
+    let msgs = decode("frr-exabgp/vpnv4-flowspec-sessions.pcap");
+    assert_eq!(msgs.len(), 17);
+    for m in &msgs {
+        assert!(m["error"].is_null(), "{m}");
+        assert_eq!(m["disposition"], "accepted", "{m}");
+    }
+    fn from<'a>(
+        msgs: &'a [serde_json::Value],
+        ip: &'a str,
+    ) -> impl Iterator<Item = &'a serde_json::Value> {
+        msgs.iter()
+            .filter(move |m| m["src"].as_str().unwrap().starts_with(ip))
+    }
+    let updates = |ip: &str| {
+        from(&msgs, ip)
+            .filter(|m| m["type"] == "update")
+            .map(|m| m["message"]["update"]["attributes"].clone())
+            .collect::<Vec<_>>()
+    };
+    let mp_reach = |attrs: &serde_json::Value| {
+        attrs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["attribute"] == "mp_reach")
+            .map(|a| a["value"].clone())
+    };
+    // FRR (127.0.0.4): VPNv4 10.40.0.0/24, RD 127.0.0.4:300, label 4000.
+    let frr: Vec<_> = updates("127.0.0.4:").iter().filter_map(mp_reach).collect();
+    let vpn = &frr[0]["nlri"][0]["vpn"];
+    assert_eq!(
+        (
+            vpn["labels"][0]["label"].as_u64(),
+            vpn["rd"]["number"].as_u64()
+        ),
+        (Some(4000), Some(300))
+    );
+    assert_eq!(vpn["prefix"]["addr"], "10.40.0.0");
+    // ExaBGP (127.0.0.3): an End-of-RIB per family, VPNv4 label 2000 and a FlowSpec rule.
+    let exa = updates("127.0.0.3:");
+    let eors = exa
+        .iter()
+        .filter(|a| {
+            a[0]["attribute"] == "mp_unreach" && a[0]["value"]["withdrawn"] == serde_json::json!([])
+        })
+        .count();
+    assert_eq!(eors, 4);
+    let reach: Vec<_> = exa.iter().filter_map(mp_reach).collect();
+    assert_eq!(reach[0]["nlri"][0]["vpn"]["labels"][0]["label"], 2000);
+    assert_eq!(reach[1]["family"]["safi"], "FlowSpec");
+    assert_eq!(
+        reach[1]["nlri"][0]["flow_spec"]["components"][0]["prefix"]["pattern"],
+        serde_json::json!([10, 30, 0])
+    );
+    // FRR's OPEN announces enhanced route refresh and add-path.
+    let open = from(&msgs, "127.0.0.4:")
+        .find(|m| m["type"] == "open")
+        .unwrap();
+    let caps: Vec<_> = open["message"]["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        caps.contains(&"enhanced_route_refresh".to_string())
+            && caps.contains(&"add_path".to_string()),
+        "{caps:?}"
+    );
+}
