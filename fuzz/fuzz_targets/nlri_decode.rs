@@ -2,22 +2,11 @@
 //! panics, and what decodes re-encodes (with `encoded_len` exact) to the same value.
 #![no_main]
 
-use bagpipe_core::wire::nlri::{decode_nlri, encode_nlri, encoded_len};
+use bagpipe_core::wire::nlri::{decode_nlri, encode_nlri, encoded_len, DECODED_FAMILIES};
 use bagpipe_core::wire::Family;
 use libfuzzer_sys::fuzz_target;
 
-const FAMILIES: [Family; 10] = [
-    Family::IPV4_UNICAST,
-    Family::IPV6_UNICAST,
-    Family::VPNV4,
-    Family::VPNV6,
-    Family::EVPN,
-    Family::RTC,
-    Family::FLOWSPEC_V4,
-    Family::FLOWSPEC_V6,
-    Family::FLOWSPEC_VPNV4,
-    Family::FLOWSPEC_VPNV6,
-];
+const FAMILIES: [Family; 10] = DECODED_FAMILIES;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else {

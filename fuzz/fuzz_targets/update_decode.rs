@@ -4,22 +4,12 @@
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
+use bagpipe_core::wire::nlri::DECODED_FAMILIES;
 use bagpipe_core::wire::update::{decode_update, Disposition};
 use bagpipe_core::wire::{DecodeContext, Family};
 use libfuzzer_sys::fuzz_target;
 
-const FAMILIES: [Family; 10] = [
-    Family::IPV4_UNICAST,
-    Family::IPV6_UNICAST,
-    Family::VPNV4,
-    Family::VPNV6,
-    Family::EVPN,
-    Family::RTC,
-    Family::FLOWSPEC_V4,
-    Family::FLOWSPEC_V6,
-    Family::FLOWSPEC_VPNV4,
-    Family::FLOWSPEC_VPNV6,
-];
+const FAMILIES: [Family; 10] = DECODED_FAMILIES;
 
 fn context(u: &mut Unstructured<'_>) -> arbitrary::Result<DecodeContext> {
     let negotiated = u16::arbitrary(u)?;

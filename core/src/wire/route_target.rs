@@ -1,6 +1,6 @@
 //! Route Target (RFC 4360 §4, RFC 5668): the key by which VPN routes are imported and exported.
 
-use super::rd::{parse_admin_number, Administrator, ParseAdminValueError};
+use super::rd::{ParseAdminValueError, RouteDistinguisher};
 use core::fmt;
 use core::str::FromStr;
 use std::net::Ipv4Addr;
@@ -110,23 +110,17 @@ impl fmt::Display for RouteTarget {
 impl FromStr for RouteTarget {
     type Err = ParseAdminValueError;
 
-    /// Parses `64512:100`, `10.0.0.1:5`, `4200000000:7` or `65000L:7`.
+    /// Parses `64512:100`, `10.0.0.1:5`, `4200000000:7` or `65000L:7`: the same three
+    /// administrator forms, with the same field sizes, as a route distinguisher (RFC 4364 §4.2).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let too_big = || ParseAdminValueError(format!("{s:?}: local administrator too large"));
-        match parse_admin_number(s)? {
-            (Administrator::As2(asn), n) => Ok(RouteTarget::As2 {
-                asn,
-                number: u32::try_from(n).map_err(|_| too_big())?,
-            }),
-            (Administrator::As4(asn), n) => Ok(RouteTarget::As4 {
-                asn,
-                number: u16::try_from(n).map_err(|_| too_big())?,
-            }),
-            (Administrator::Ipv4(addr), n) => Ok(RouteTarget::Ipv4 {
-                addr,
-                number: u16::try_from(n).map_err(|_| too_big())?,
-            }),
-        }
+        Ok(match s.parse::<RouteDistinguisher>()? {
+            RouteDistinguisher::As2 { asn, number } => RouteTarget::As2 { asn, number },
+            RouteDistinguisher::Ipv4 { addr, number } => RouteTarget::Ipv4 { addr, number },
+            RouteDistinguisher::As4 { asn, number } => RouteTarget::As4 { asn, number },
+            RouteDistinguisher::Other { .. } => {
+                return Err(ParseAdminValueError(format!("{s:?}: not a route target")))
+            }
+        })
     }
 }
 

@@ -3,22 +3,9 @@
 
 use bagpipe_core::wire::capability::{announced_families, negotiate, Capability};
 use bagpipe_core::wire::message::Open;
-use bagpipe_core::wire::{DecodeContext, Family};
+use bagpipe_core::wire::nlri::DECODED_FAMILIES;
+use bagpipe_core::wire::DecodeContext;
 use std::collections::BTreeSet;
-
-/// Every family the codec knows: what a stream whose OPENs were not captured may carry.
-pub const KNOWN_FAMILIES: [Family; 10] = [
-    Family::IPV4_UNICAST,
-    Family::IPV6_UNICAST,
-    Family::VPNV4,
-    Family::VPNV6,
-    Family::EVPN,
-    Family::RTC,
-    Family::FLOWSPEC_V4,
-    Family::FLOWSPEC_V6,
-    Family::FLOWSPEC_VPNV4,
-    Family::FLOWSPEC_VPNV6,
-];
 
 /// The context for a stream whose OPENs were not seen: every known family, 4-octet AS (every
 /// current implementation negotiates RFC 6793), no ADD-PATH, extended messages allowed so that
@@ -28,7 +15,7 @@ pub fn unknown_session_context() -> DecodeContext {
         four_octet_as: true,
         add_path: BTreeSet::new(),
         extended_message: true,
-        families: KNOWN_FAMILIES.into_iter().collect(),
+        families: DECODED_FAMILIES.into_iter().collect(),
         ibgp: true,
     }
 }
@@ -109,6 +96,7 @@ impl Session {
 mod tests {
     use super::*;
     use bagpipe_core::wire::capability::{AddPathFamily, AddPathMode};
+    use bagpipe_core::wire::Family;
     use std::net::Ipv4Addr;
 
     fn open(asn: u32, caps: Vec<Capability>) -> Open {

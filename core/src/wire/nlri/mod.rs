@@ -171,15 +171,23 @@ impl fmt::Display for NlriError {
 
 impl std::error::Error for NlriError {}
 
+/// Every family [`decode_nlri`] understands.
+pub const DECODED_FAMILIES: [Family; 10] = [
+    Family::IPV4_UNICAST,
+    Family::IPV6_UNICAST,
+    Family::VPNV4,
+    Family::VPNV6,
+    Family::EVPN,
+    Family::RTC,
+    Family::FLOWSPEC_V4,
+    Family::FLOWSPEC_V6,
+    Family::FLOWSPEC_VPNV4,
+    Family::FLOWSPEC_VPNV6,
+];
+
 /// Whether [`decode_nlri`] understands `family`.
 pub fn is_supported(family: Family) -> bool {
-    matches!(
-        (family.afi, family.safi),
-        (Afi::Ipv4 | Afi::Ipv6, Safi::Unicast | Safi::MplsVpn)
-            | (Afi::L2vpn, Safi::Evpn)
-            | (Afi::Ipv4, Safi::RouteTargetConstraint)
-            | (Afi::Ipv4 | Afi::Ipv6, Safi::FlowSpec | Safi::FlowSpecVpn)
-    )
+    DECODED_FAMILIES.contains(&family)
 }
 
 /// Decodes a whole NLRI field (the UPDATE NLRI or withdrawn field, or the NLRI of an
