@@ -6,6 +6,7 @@
 use async_io::{Async, Timer};
 use bagpipe_core::speaker::{ConnectionId, Direction, NetInput, NetOutput, PeerId};
 use bagpipe_sync::host::Clock;
+use bagpipe_sync::run::{DIAL_TIMEOUT, LINGER, READ_CHUNK, SHUTDOWN_FLUSH};
 use bagpipe_sync::status::StateWatch;
 use bagpipe_sync::Engine;
 use smol::channel::{self, Receiver, Sender};
@@ -18,16 +19,8 @@ use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Largest read handed to the engine at once.
-const READ_CHUNK: usize = 64 * 1024;
 /// Received chunks queued towards the engine before readers wait (backpressure on peers).
 const EVENT_QUEUE: usize = 1024;
-/// A dial that has not completed by then fails (the core's ConnectRetry then retries).
-const DIAL_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a clean stop waits for the final messages (the Cease) to be written.
-const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
-/// How long a closed connection is drained for the peer's end of stream.
-const LINGER: Duration = Duration::from_secs(2);
 
 /// Why the daemon could not run.
 #[derive(Debug)]

@@ -17,18 +17,18 @@ use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Largest read handed to the engine at once.
-const READ_CHUNK: usize = 64 * 1024;
+/// Largest read handed to the engine at once (both runtimes).
+pub const READ_CHUNK: usize = 64 * 1024;
 /// How often the stop flag is looked at when nothing else happens.
 const STOP_CHECK: Duration = Duration::from_millis(100);
 /// A dial that has not completed by then fails (the core's ConnectRetry then retries).
-const DIAL_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a clean stop waits for the final messages (the Cease) to be written.
-const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
+pub const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
 /// How long a closed connection is drained for the peer's end of stream. Closing a socket
 /// with unread bytes sends a reset, and a reset can make the peer drop our last message
 /// (the NOTIFICATION) unread; so we half-close, read until the peer closes, then let go.
-const LINGER: Duration = Duration::from_secs(2);
+pub const LINGER: Duration = Duration::from_secs(2);
 
 /// Why the loop could not run.
 #[derive(Debug)]

@@ -370,6 +370,14 @@ pub fn decode_attribute(
             format!("length {} (expected {expected})", value.len()),
         )
     };
+    // RFC 7606 §3(j), §7.11: a malformed MP attribute resets the session.
+    let mp_err = |(reason, nlri): (String, Option<NlriError>)| AttributeError {
+        code,
+        action: SessionReset,
+        subcode: sub::OPTIONAL_ATTRIBUTE_ERROR,
+        reason,
+        nlri,
+    };
     let ipv4 = |v: &[u8]| <[u8; 4]>::try_from(v).map(Ipv4Addr::from);
     let mut r = Reader::new(value);
     match code {
@@ -452,22 +460,10 @@ pub fn decode_attribute(
         code::CLUSTER_LIST => Err(len_err(ibgp_taw, "a non-zero multiple of 4")),
         code::MP_REACH_NLRI => MpReach::decode(value, ctx)
             .map(PathAttribute::MpReach)
-            .map_err(|(reason, nlri)| AttributeError {
-                code,
-                action: SessionReset,
-                subcode: sub::OPTIONAL_ATTRIBUTE_ERROR,
-                reason,
-                nlri,
-            }),
+            .map_err(mp_err),
         code::MP_UNREACH_NLRI => MpUnreach::decode(value, ctx)
             .map(PathAttribute::MpUnreach)
-            .map_err(|(reason, nlri)| AttributeError {
-                code,
-                action: SessionReset,
-                subcode: sub::OPTIONAL_ATTRIBUTE_ERROR,
-                reason,
-                nlri,
-            }),
+            .map_err(mp_err),
         code::EXTENDED_COMMUNITIES => decode_extended_communities(value)
             .map(PathAttribute::ExtendedCommunities)
             .map_err(|_| len_err(TreatAsWithdraw, "a multiple of 8")),
