@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod dataplane;
 pub mod rib;
 pub mod speaker;
 pub mod time;
