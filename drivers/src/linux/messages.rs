@@ -1,0 +1,343 @@
+//! The rtnetlink requests of the E-VPN driver, each the equivalent of one `ip` or `bridge`
+//! command (named in each doc comment), and the reading of link dumps.
+
+use std::net::IpAddr;
+
+use bagpipe_core::wire::MacAddress;
+use netlink_packet_core::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use netlink_packet_route::link::{
+    BridgeStpState, InfoBridge, InfoData, InfoKind, InfoVxlan, LinkAttribute, LinkFlags, LinkInfo,
+    LinkMessage,
+};
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use super::netlink::Request;
+
+/// No such file or directory: removing an entry that is not there.
+pub(crate) const ENOENT: i32 = 2;
+/// No such device: removing a device that is not there.
+pub(crate) const ENODEV: i32 = 19;
+
+const REMOVAL: &[i32] = &[ENOENT, ENODEV];
+
+/// `ip link show <name>`: a get by name.
+pub(crate) fn get_link(name: &str) -> RouteNetlinkMessage {
+    let mut message = LinkMessage::default();
+    message
+        .attributes
+        .push(LinkAttribute::IfName(name.to_string()));
+    RouteNetlinkMessage::GetLink(message)
+}
+
+/// `ip link show`: a dump of every link.
+pub(crate) fn dump_links() -> RouteNetlinkMessage {
+    RouteNetlinkMessage::GetLink(LinkMessage::default())
+}
+
+/// `ip link add <name> up type bridge forward_delay 0 stp_state 0` (reference §6.3).
+pub(crate) fn add_bridge(name: &str) -> Request {
+    let mut message = LinkMessage::default();
+    message.header.flags = LinkFlags::Up;
+    message.header.change_mask = LinkFlags::Up;
+    message.attributes = vec![
+        LinkAttribute::IfName(name.to_string()),
+        LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Bridge),
+            LinkInfo::Data(InfoData::Bridge(vec![
+                InfoBridge::ForwardDelay(0),
+                InfoBridge::StpState(BridgeStpState::Disabled),
+            ])),
+        ]),
+    ];
+    Request {
+        message: RouteNetlinkMessage::NewLink(message),
+        flags: NLM_F_CREATE | NLM_F_EXCL,
+        what: format!("create bridge {name}"),
+        tolerate: &[],
+    }
+}
+
+/// The VXLAN device's parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct VxlanParams {
+    /// VNI.
+    pub vni: u32,
+    /// Local VTEP address.
+    pub local: IpAddr,
+    /// UDP destination port.
+    pub port: u16,
+}
+
+/// `ip link add <name> up master <bridge> type vxlan id <vni> local <addr> dstport <port>
+/// nolearning proxy` (reference §6.3; `proxy` answers ARP from the neighbour table).
+pub(crate) fn add_vxlan(name: &str, params: VxlanParams, master: u32) -> Request {
+    let local = match params.local {
+        IpAddr::V4(a) => InfoVxlan::Local(a),
+        IpAddr::V6(a) => InfoVxlan::Local6(a),
+    };
+    let mut message = LinkMessage::default();
+    message.header.flags = LinkFlags::Up;
+    message.header.change_mask = LinkFlags::Up;
+    message.attributes = vec![
+        LinkAttribute::IfName(name.to_string()),
+        LinkAttribute::Controller(master),
+        LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Vxlan),
+            LinkInfo::Data(InfoData::Vxlan(vec![
+                InfoVxlan::Id(params.vni),
+                local,
+                InfoVxlan::Port(params.port),
+                InfoVxlan::Learning(false),
+                InfoVxlan::Proxy(true),
+            ])),
+        ]),
+    ];
+    Request {
+        message: RouteNetlinkMessage::NewLink(message),
+        flags: NLM_F_CREATE | NLM_F_EXCL,
+        what: format!(
+            "create vxlan {name} id {} local {} dstport {}",
+            params.vni, params.local, params.port
+        ),
+        tolerate: &[],
+    }
+}
+
+/// `ip link set <name> master <bridge> up`, or `nomaster` when `master` is `None`.
+pub(crate) fn set_master(name: &str, master: Option<u32>) -> Request {
+    let mut message = LinkMessage::default();
+    if master.is_some() {
+        message.header.flags = LinkFlags::Up;
+        message.header.change_mask = LinkFlags::Up;
+    }
+    message.attributes = vec![
+        LinkAttribute::IfName(name.to_string()),
+        LinkAttribute::Controller(master.unwrap_or(0)),
+    ];
+    let (what, tolerate): (String, &'static [i32]) = match master {
+        Some(index) => (format!("set {name} master {index} up"), &[]),
+        None => (format!("set {name} nomaster"), REMOVAL),
+    };
+    Request {
+        message: RouteNetlinkMessage::SetLink(message),
+        flags: 0,
+        what,
+        tolerate,
+    }
+}
+
+/// `ip link del <name>`.
+pub(crate) fn delete_link(name: &str) -> Request {
+    let mut message = LinkMessage::default();
+    message
+        .attributes
+        .push(LinkAttribute::IfName(name.to_string()));
+    Request {
+        message: RouteNetlinkMessage::DelLink(message),
+        flags: 0,
+        what: format!("delete link {name}"),
+        tolerate: REMOVAL,
+    }
+}
+
+/// Add or remove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// Add or replace.
+    Add,
+    /// Remove (absence tolerated).
+    Remove,
+}
+
+fn neighbour_request(
+    message: NeighbourMessage,
+    change: Change,
+    create_flags: u16,
+    what: String,
+) -> Request {
+    match change {
+        Change::Add => Request {
+            message: RouteNetlinkMessage::NewNeighbour(message),
+            flags: create_flags,
+            what: format!("add {what}"),
+            tolerate: &[],
+        },
+        Change::Remove => Request {
+            message: RouteNetlinkMessage::DelNeighbour(message),
+            flags: 0,
+            what: format!("remove {what}"),
+            tolerate: REMOVAL,
+        },
+    }
+}
+
+fn inet(ip: IpAddr) -> NeighbourAddress {
+    match ip {
+        IpAddr::V4(a) => NeighbourAddress::Inet(a),
+        IpAddr::V6(a) => NeighbourAddress::Inet6(a),
+    }
+}
+
+/// `bridge fdb replace <mac> dev <vxlan> dst <vtep> vni <vni> self permanent`, the VXLAN
+/// device's own table: where to tunnel frames for `mac`. With `mac` all zeros and `append`,
+/// `bridge fdb append 00:00:00:00:00:00 ...`: one more head-end replication destination.
+pub(crate) fn vxlan_fdb(
+    change: Change,
+    vxlan: (u32, &str),
+    mac: MacAddress,
+    vtep: IpAddr,
+    vni: u32,
+    append: bool,
+) -> Request {
+    let mut message = NeighbourMessage::default();
+    message.header.family = AddressFamily::Bridge;
+    message.header.ifindex = vxlan.0;
+    message.header.state = NeighbourState::Permanent;
+    message.header.flags = NeighbourFlags::Own;
+    message.attributes = vec![
+        NeighbourAttribute::LinkLayerAddress(mac.0.to_vec()),
+        NeighbourAttribute::Destination(inet(vtep)),
+        NeighbourAttribute::Vni(vni),
+    ];
+    let flags = if append {
+        NLM_F_CREATE | NLM_F_APPEND
+    } else {
+        NLM_F_CREATE | NLM_F_REPLACE
+    };
+    neighbour_request(
+        message,
+        change,
+        flags,
+        format!("fdb {mac} dev {} dst {vtep} vni {vni} self", vxlan.1),
+    )
+}
+
+/// `bridge fdb replace <mac> dev <port> master static`: the bridge sends frames for `mac` to
+/// that port without flooding or learning.
+pub(crate) fn bridge_fdb(change: Change, port: (u32, &str), mac: MacAddress) -> Request {
+    let mut message = NeighbourMessage::default();
+    message.header.family = AddressFamily::Bridge;
+    message.header.ifindex = port.0;
+    message.header.state = NeighbourState::Noarp;
+    message.header.flags = NeighbourFlags::Controller;
+    message.attributes = vec![NeighbourAttribute::LinkLayerAddress(mac.0.to_vec())];
+    neighbour_request(
+        message,
+        change,
+        NLM_F_CREATE | NLM_F_REPLACE,
+        format!("fdb {mac} dev {} master static", port.1),
+    )
+}
+
+/// `ip neigh replace <ip> lladdr <mac> dev <vxlan> nud permanent`: the VXLAN device answers
+/// ARP / neighbour solicitations for `ip` itself (`proxy`).
+pub(crate) fn neighbour(change: Change, dev: (u32, &str), ip: IpAddr, mac: MacAddress) -> Request {
+    let mut message = NeighbourMessage::default();
+    message.header.family = match ip {
+        IpAddr::V4(_) => AddressFamily::Inet,
+        IpAddr::V6(_) => AddressFamily::Inet6,
+    };
+    message.header.ifindex = dev.0;
+    message.header.state = NeighbourState::Permanent;
+    message.attributes = vec![NeighbourAttribute::Destination(inet(ip))];
+    if change == Change::Add {
+        message
+            .attributes
+            .push(NeighbourAttribute::LinkLayerAddress(mac.0.to_vec()));
+    }
+    neighbour_request(
+        message,
+        change,
+        NLM_F_CREATE | NLM_F_REPLACE,
+        format!("neighbour {ip} lladdr {mac} dev {}", dev.1),
+    )
+}
+
+/// What the driver needs to know of an existing link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LinkView {
+    /// Interface index.
+    pub index: u32,
+    /// Name.
+    pub name: String,
+    /// Kind (`bridge`, `vxlan`, ...), when it has one.
+    pub kind: Option<InfoKind>,
+    /// The bridge it is enslaved to.
+    pub master: Option<u32>,
+    /// VXLAN parameters, for a VXLAN device.
+    pub vxlan: Option<VxlanView>,
+}
+
+/// The parameters of an existing VXLAN device that the driver checks before reusing it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct VxlanView {
+    /// VNI.
+    pub vni: Option<u32>,
+    /// Local address.
+    pub local: Option<IpAddr>,
+    /// UDP port.
+    pub port: Option<u16>,
+    /// Whether it learns remote MACs.
+    pub learning: Option<bool>,
+    /// Whether it answers ARP.
+    pub proxy: Option<bool>,
+}
+
+impl VxlanView {
+    /// Whether the device is what [`add_vxlan`] would create.
+    pub fn matches(&self, params: VxlanParams) -> bool {
+        self.vni == Some(params.vni)
+            && self.local == Some(params.local)
+            && self.port == Some(params.port)
+            && self.learning == Some(false)
+            && self.proxy == Some(true)
+    }
+}
+
+/// Reads a link message of a get or a dump.
+pub(crate) fn link_view(message: &RouteNetlinkMessage) -> Option<LinkView> {
+    let RouteNetlinkMessage::NewLink(link) = message else {
+        return None;
+    };
+    let mut view = LinkView {
+        index: link.header.index,
+        name: String::new(),
+        kind: None,
+        master: None,
+        vxlan: None,
+    };
+    for attribute in &link.attributes {
+        match attribute {
+            LinkAttribute::IfName(name) => view.name = name.clone(),
+            LinkAttribute::Controller(index) if *index != 0 => view.master = Some(*index),
+            LinkAttribute::LinkInfo(infos) => {
+                for info in infos {
+                    match info {
+                        LinkInfo::Kind(kind) => view.kind = Some(kind.clone()),
+                        LinkInfo::Data(InfoData::Vxlan(data)) => {
+                            let mut vxlan = VxlanView::default();
+                            for item in data {
+                                match item {
+                                    InfoVxlan::Id(v) => vxlan.vni = Some(*v),
+                                    InfoVxlan::Local(a) => vxlan.local = Some(IpAddr::V4(*a)),
+                                    InfoVxlan::Local6(a) => vxlan.local = Some(IpAddr::V6(*a)),
+                                    InfoVxlan::Port(p) => vxlan.port = Some(*p),
+                                    InfoVxlan::Learning(l) => vxlan.learning = Some(*l),
+                                    InfoVxlan::Proxy(p) => vxlan.proxy = Some(*p),
+                                    _ => {}
+                                }
+                            }
+                            view.vxlan = Some(vxlan);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(view)
+}
