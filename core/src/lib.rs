@@ -20,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod config;
 pub mod dataplane;
 pub mod rib;
