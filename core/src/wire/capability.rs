@@ -6,7 +6,7 @@
 //! is not understood), and the session can still come up with what both sides agreed on.
 
 use super::context::DecodeContext;
-use super::family::Family;
+use super::family::{Afi, Family};
 use super::reader::Reader;
 use std::collections::BTreeSet;
 
@@ -16,6 +16,8 @@ pub mod code {
     pub const MULTIPROTOCOL: u8 = 1;
     /// Route Refresh (RFC 2918 §2).
     pub const ROUTE_REFRESH: u8 = 2;
+    /// Extended Next Hop Encoding (RFC 8950 §3).
+    pub const EXTENDED_NEXT_HOP: u8 = 5;
     /// Extended Message (RFC 8654 §3).
     pub const EXTENDED_MESSAGE: u8 = 6;
     /// Graceful Restart (RFC 4724 §3).
@@ -60,6 +62,12 @@ pub enum Capability {
     },
     /// 6: the sender accepts messages up to 65535 octets (RFC 8654 §3).
     ExtendedMessage,
+    /// 5: the sender accepts next hops of another address family for these families (RFC 8950
+    /// §3), e.g. IPv6 next hops for VPN-IPv4 or E-VPN routes.
+    ExtendedNextHop {
+        /// One entry per (family, next-hop AFI).
+        tuples: Vec<ExtendedNextHopTuple>,
+    },
     /// 73: the sender's host and domain name (draft-walton-bgp-hostname-capability §3).
     Fqdn {
         /// Host name (at most 255 octets of UTF-8).
@@ -157,6 +165,19 @@ pub struct AddPathFamily {
     pub mode: AddPathMode,
 }
 
+/// One entry of the Extended Next Hop Encoding capability (RFC 8950 §3): NLRI AFI (2 octets),
+/// NLRI SAFI (2 octets; SAFIs are one octet, so the high one is zero), Nexthop AFI (2 octets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct ExtendedNextHopTuple {
+    /// The family of the NLRI.
+    pub family: Family,
+    /// The address family of the next hop the sender accepts for it.
+    pub next_hop_afi: Afi,
+}
+
+/// Octets of one Extended Next Hop Encoding tuple (RFC 8950 §3).
+const EXTENDED_NEXT_HOP_TUPLE_LEN: usize = 6;
+
 /// Flags of the Graceful Restart capability header (RFC 4724 §3, RFC 8538 §2).
 const GR_FLAG_RESTART: u16 = 0x8000;
 const GR_FLAG_NOTIFICATION: u16 = 0x4000;
@@ -175,6 +196,7 @@ impl Capability {
             Capability::GracefulRestart(_) => code::GRACEFUL_RESTART,
             Capability::AddPath { .. } => code::ADD_PATH,
             Capability::ExtendedMessage => code::EXTENDED_MESSAGE,
+            Capability::ExtendedNextHop { .. } => code::EXTENDED_NEXT_HOP,
             Capability::Fqdn { .. } => code::FQDN,
             Capability::Unknown { code, .. } | Capability::Malformed { code, .. } => *code,
         }
@@ -199,6 +221,7 @@ impl Capability {
             }
             code::GRACEFUL_RESTART => decode_graceful_restart(value),
             code::ADD_PATH => decode_add_path(value),
+            code::EXTENDED_NEXT_HOP => decode_extended_next_hop(value),
             code::FQDN => decode_fqdn(value),
             _ => {
                 return Capability::Unknown {
@@ -251,6 +274,16 @@ impl Capability {
                     out.extend_from_slice(&f.family.afi.to_u16().to_be_bytes());
                     out.push(f.family.safi.to_u8());
                     out.push(f.mode.to_u8());
+                }
+            }
+            Capability::ExtendedNextHop { tuples } => {
+                for t in tuples
+                    .iter()
+                    .take(MAX_VALUE_LEN / EXTENDED_NEXT_HOP_TUPLE_LEN)
+                {
+                    out.extend_from_slice(&t.family.afi.to_u16().to_be_bytes());
+                    out.extend_from_slice(&u16::from(t.family.safi.to_u8()).to_be_bytes());
+                    out.extend_from_slice(&t.next_hop_afi.to_u16().to_be_bytes());
                 }
             }
             Capability::Fqdn { hostname, domain } => {
@@ -356,6 +389,26 @@ fn decode_add_path(value: &[u8]) -> Option<Capability> {
         families.push(AddPathFamily { family, mode });
     }
     Some(Capability::AddPath { families })
+}
+
+/// RFC 8950 §3: (NLRI AFI, NLRI SAFI, Nexthop AFI) tuples of 2 octets each. A SAFI above 255
+/// cannot be a SAFI (IANA SAFIs are one octet): the capability is then not understood.
+fn decode_extended_next_hop(value: &[u8]) -> Option<Capability> {
+    if !value.len().is_multiple_of(EXTENDED_NEXT_HOP_TUPLE_LEN) {
+        return None;
+    }
+    let mut r = Reader::new(value);
+    let mut tuples = Vec::with_capacity(value.len() / EXTENDED_NEXT_HOP_TUPLE_LEN);
+    while !r.is_empty() {
+        let afi = r.u16().ok()?;
+        let safi = u8::try_from(r.u16().ok()?).ok()?;
+        let next_hop_afi = Afi::from_u16(r.u16().ok()?);
+        tuples.push(ExtendedNextHopTuple {
+            family: Family::from_wire(afi, safi),
+            next_hop_afi,
+        });
+    }
+    Some(Capability::ExtendedNextHop { tuples })
 }
 
 /// draft-walton-bgp-hostname-capability §3: hostname length, hostname, domain length, domain.
@@ -619,6 +672,38 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn rfc8950_s3_extended_next_hop_tuples() {
+        // As GoBGP sends it: E-VPN, VPN-IPv4, FlowSpec and FlowSpec-VPN with IPv6 next hops.
+        let value = [
+            0, 25, 0, 70, 0, 2, 0, 1, 0, 128, 0, 2, 0, 1, 0, 133, 0, 2, 0, 1, 0, 134, 0, 2,
+        ];
+        let tuple = |family, next_hop_afi| ExtendedNextHopTuple {
+            family,
+            next_hop_afi,
+        };
+        let cap = Capability::ExtendedNextHop {
+            tuples: vec![
+                tuple(Family::EVPN, Afi::Ipv6),
+                tuple(Family::VPNV4, Afi::Ipv6),
+                tuple(Family::FLOWSPEC_V4, Afi::Ipv6),
+                tuple(Family::FLOWSPEC_VPNV4, Afi::Ipv6),
+            ],
+        };
+        assert_eq!(Capability::decode_value(5, &value), cap);
+        assert_eq!(cap.encode_value(), value);
+        // Not a multiple of 6 octets, or a SAFI that does not fit one octet.
+        for bad in [&value[..5], &[0, 1, 1, 128, 0, 2][..]] {
+            assert_eq!(
+                Capability::decode_value(5, bad),
+                Capability::Malformed {
+                    code: 5,
+                    value: bad.to_vec()
+                }
+            );
+        }
+    }
+
+    #[test]
     fn fqdn_capability_hostname_and_domain() {
         let cap = Capability::Fqdn {
             hostname: "compute-1".into(),
@@ -760,7 +845,7 @@ pub(crate) mod tests {
         ]
     }
 
-    const KNOWN_CODES: [u8; 8] = [1, 2, 6, 64, 65, 69, 70, 73];
+    const KNOWN_CODES: [u8; 9] = [1, 2, 5, 6, 64, 65, 69, 70, 73];
 
     pub(crate) fn capability_strategy() -> impl Strategy<Value = Capability> {
         let mode = prop_oneof![
@@ -800,6 +885,14 @@ pub(crate) mod tests {
                 0..10
             )
             .prop_map(|families| Capability::AddPath { families }),
+            prop::collection::vec(
+                (family_strategy(), any::<u16>()).prop_map(|(family, afi)| ExtendedNextHopTuple {
+                    family,
+                    next_hop_afi: Afi::from_u16(afi)
+                }),
+                0..10
+            )
+            .prop_map(|tuples| Capability::ExtendedNextHop { tuples }),
             ("\\PC{0,30}", "\\PC{0,30}")
                 .prop_map(|(hostname, domain)| Capability::Fqdn { hostname, domain }),
             (any::<u8>(), prop::collection::vec(any::<u8>(), 0..255))
@@ -807,13 +900,17 @@ pub(crate) mod tests {
                 .prop_map(|(code, value)| Capability::Unknown { code, value }),
             // Values that cannot parse for their code.
             prop_oneof![
-                prop::collection::vec(any::<u8>(), 0..4),
-                prop::collection::vec(any::<u8>(), 5..9)
+                // Not empty: an empty Extended Next Hop value is a valid empty list.
+                prop::collection::vec(any::<u8>(), 1..4),
+                prop::collection::vec(any::<u8>(), 5..6),
+                prop::collection::vec(any::<u8>(), 7..9)
             ]
             .prop_flat_map(|value| {
-                prop_oneof![Just(1u8), Just(65u8)].prop_map(move |code| Capability::Malformed {
-                    code,
-                    value: value.clone(),
+                prop_oneof![Just(1u8), Just(5u8), Just(65u8)].prop_map(move |code| {
+                    Capability::Malformed {
+                        code,
+                        value: value.clone(),
+                    }
                 })
             }),
             (

@@ -1,7 +1,8 @@
 //! BGP Extended Communities (RFC 4360) that a VPN speaker reads and writes: route targets and
 //! their relatives, tunnel encapsulation (RFC 9012 §4.1), E-VPN communities (RFC 7432 §7.5,
-//! §7.7, RFC 9135 §8.1), FlowSpec actions (RFC 8955 §7) and the service-chaining communities of
-//! BaGPipe-BGP (draft-ietf-bess-service-chaining). Any other value is kept raw.
+//! §7.7, RFC 9135 §8.1), FlowSpec actions (RFC 8955 §7, redirect to IP as GoBGP and FRR send it)
+//! and the service-chaining communities of BaGPipe-BGP (draft-ietf-bess-service-chaining). Any
+//! other value is kept raw.
 //!
 //! Decoding is total. A typed value is only chosen when re-encoding gives the same 8 octets
 //! (reserved octets zero); otherwise the community stays [`ExtendedCommunity::Unknown`].
@@ -9,6 +10,7 @@
 use super::label::LabelStackEntry;
 use super::mac::MacAddress;
 use super::route_target::RouteTarget;
+use std::net::Ipv4Addr;
 
 /// A tunnel type of the Encapsulation community and Tunnel Encapsulation attribute (IANA "BGP
 /// Tunnel Encapsulation Attribute Tunnel Types", RFC 9012 §4.1).
@@ -146,6 +148,31 @@ pub enum ExtendedCommunity {
         /// The DSCP value (6 bits).
         dscp: u8,
     },
+    /// FlowSpec redirect to the IP next hop of the route (draft-simpson-idr-flowspec-redirect
+    /// §2; IANA transitive type 0x08 "Flow spec redirect/mirror to IP next-hop", subtype 0x00):
+    /// the target address is the route's next hop (MP_REACH_NLRI or NEXT_HOP); five reserved
+    /// octets, then the C (copy) bit in the low bit of the last octet. FRR reads it.
+    RedirectToIpNextHop {
+        /// The C bit: redirect a copy and forward the original.
+        copy: bool,
+    },
+    /// FlowSpec redirect to an IPv4 address (draft-ietf-idr-flowspec-redirect §3; IANA
+    /// transitive IPv4-address-specific type 0x01, subtype 0x0c): the address as global
+    /// administrator; the local administrator is reserved but for the C (copy) bit, its low bit.
+    RedirectToIpv4 {
+        /// The address to redirect to.
+        address: Ipv4Addr,
+        /// The C bit: redirect a copy and forward the original.
+        copy: bool,
+    },
+    /// Color (RFC 9012 §4.3): type 0x03 subtype 0x0b, 2 flag octets and a 4-octet color, which
+    /// steers a route into a tunnel or SR policy of that color.
+    Color {
+        /// The flags octets (RFC 9256 §8.8.1 uses the CO bits).
+        flags: u16,
+        /// The color.
+        color: u32,
+    },
     /// Any other community, as received.
     Unknown {
         /// The 8 octets.
@@ -211,6 +238,17 @@ impl ExtendedCommunity {
                 target: RouteTarget::from_parts(t - 0x80, value)?,
             },
             (0x80, 0x09) => ExtendedCommunity::TrafficMarking { dscp: f },
+            (0x08, 0x00) => ExtendedCommunity::RedirectToIpNextHop {
+                copy: f & 0x01 != 0,
+            },
+            (0x01, 0x0c) => ExtendedCommunity::RedirectToIpv4 {
+                address: Ipv4Addr::new(a, b, c, d),
+                copy: f & 0x01 != 0,
+            },
+            (0x03, 0x0b) => ExtendedCommunity::Color {
+                flags: u16::from_be_bytes([a, b]),
+                color: u32::from_be_bytes([c, d, e, f]),
+            },
             _ => return None,
         })
     }
@@ -270,6 +308,18 @@ impl ExtendedCommunity {
                 with(0x80 + target.type_high(), 0x08, target.value_bytes())
             }
             ExtendedCommunity::TrafficMarking { dscp } => [0x80, 0x09, 0, 0, 0, 0, 0, dscp],
+            ExtendedCommunity::RedirectToIpNextHop { copy } => {
+                [0x08, 0x00, 0, 0, 0, 0, 0, u8::from(copy)]
+            }
+            ExtendedCommunity::RedirectToIpv4 { address, copy } => {
+                let [a, b, c, d] = address.octets();
+                [0x01, 0x0c, a, b, c, d, 0, u8::from(copy)]
+            }
+            ExtendedCommunity::Color { flags, color } => {
+                let [a, b] = flags.to_be_bytes();
+                let [c, d, e, f] = color.to_be_bytes();
+                [0x03, 0x0b, a, b, c, d, e, f]
+            }
             ExtendedCommunity::Unknown { raw } => raw,
         }
     }
@@ -405,6 +455,50 @@ mod tests {
     }
 
     #[test]
+    fn draft_simpson_redirect_to_ip_next_hop_with_copy_bit() {
+        // As FRR reads it: type 0x08, subtype 0x00, the C bit in the last octet.
+        let c = ExtendedCommunity::from_bytes([0x08, 0x00, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(c, ExtendedCommunity::RedirectToIpNextHop { copy: true });
+        assert_eq!(
+            ExtendedCommunity::RedirectToIpNextHop { copy: false }.to_bytes(),
+            [0x08, 0x00, 0, 0, 0, 0, 0, 0]
+        );
+        // Reserved octets that are not zero keep it raw, so that it re-encodes exactly.
+        let raw = [0x08, 0x00, 0, 0, 0, 0, 1, 1];
+        assert_eq!(
+            ExtendedCommunity::from_bytes(raw),
+            ExtendedCommunity::Unknown { raw }
+        );
+    }
+
+    #[test]
+    fn draft_ietf_idr_flowspec_redirect_s3_redirect_to_ipv4() {
+        let c = ExtendedCommunity::RedirectToIpv4 {
+            address: Ipv4Addr::new(192, 0, 2, 1),
+            copy: false,
+        };
+        assert_eq!(c.to_bytes(), [0x01, 0x0c, 192, 0, 2, 1, 0, 0]);
+        assert_eq!(ExtendedCommunity::from_bytes(c.to_bytes()), c);
+        assert_eq!(
+            ExtendedCommunity::from_bytes([0x01, 0x0c, 192, 0, 2, 1, 0, 1]),
+            ExtendedCommunity::RedirectToIpv4 {
+                address: Ipv4Addr::new(192, 0, 2, 1),
+                copy: true
+            }
+        );
+    }
+
+    #[test]
+    fn rfc9012_s4_3_color() {
+        let c = ExtendedCommunity::Color {
+            flags: 0x4000,
+            color: 100,
+        };
+        assert_eq!(c.to_bytes(), [0x03, 0x0b, 0x40, 0, 0, 0, 0, 100]);
+        assert_eq!(ExtendedCommunity::from_bytes(c.to_bytes()), c);
+    }
+
+    #[test]
     fn nonzero_reserved_octets_stay_raw() {
         // An encapsulation community with a non-zero reserved octet would not re-encode exactly.
         let raw = [0x03, 0x0c, 0, 1, 0, 0, 0, 8];
@@ -423,7 +517,47 @@ mod tests {
         assert_eq!(decode_extended_communities(&[]).unwrap(), vec![]);
     }
 
+    /// Octets that are mostly typed communities: a known (type, subtype) pair with random or
+    /// zero value octets.
+    fn community_bytes() -> impl Strategy<Value = [u8; 8]> {
+        let known = prop_oneof![
+            Just([0x00u8, 0x02]),
+            Just([0x01, 0x02]),
+            Just([0x02, 0x02]),
+            Just([0x01, 0x0c]),
+            Just([0x03, 0x0b]),
+            Just([0x03, 0x0c]),
+            Just([0x03, 0x14]),
+            Just([0x06, 0x00]),
+            Just([0x06, 0x01]),
+            Just([0x06, 0x03]),
+            Just([0x08, 0x00]),
+            Just([0x80, 0x06]),
+            Just([0x80, 0x07]),
+            Just([0x80, 0x08]),
+            Just([0x81, 0x08]),
+            Just([0x82, 0x08]),
+            Just([0x80, 0x09]),
+        ];
+        let value = prop_oneof![
+            any::<[u8; 6]>(),
+            any::<u8>().prop_map(|v| [0, 0, 0, 0, 0, v]),
+            (any::<[u8; 4]>(), any::<u8>()).prop_map(|(a, v)| [a[0], a[1], a[2], a[3], 0, v]),
+        ];
+        prop_oneof![
+            (known, value).prop_map(|([t, s], [a, b, c, d, e, f])| [t, s, a, b, c, d, e, f]),
+            any::<[u8; 8]>(),
+        ]
+    }
+
     proptest! {
+        #[test]
+        fn typed_communities_round_trip_exactly(raw in community_bytes()) {
+            let c = ExtendedCommunity::from_bytes(raw);
+            prop_assert_eq!(c.to_bytes(), raw);
+            prop_assert_eq!(ExtendedCommunity::from_bytes(c.to_bytes()), c);
+        }
+
         #[test]
         fn every_community_round_trips_exactly(raw: [u8; 8]) {
             let c = ExtendedCommunity::from_bytes(raw);

@@ -1,15 +1,20 @@
 //! Path attributes (RFC 4271 §4.3, §5) and the ones VPN routes carry: MP_REACH_NLRI and
 //! MP_UNREACH_NLRI (RFC 4760), EXTENDED_COMMUNITIES (RFC 4360), AS4_PATH and AS4_AGGREGATOR
-//! (RFC 6793), LARGE_COMMUNITIES (RFC 8092), PMSI_TUNNEL (RFC 6514 §5), ORIGINATOR_ID and
-//! CLUSTER_LIST (RFC 4456). Unknown attributes are kept with their flags.
+//! (RFC 6793), LARGE_COMMUNITIES (RFC 8092), PMSI_TUNNEL (RFC 6514 §5), TUNNEL_ENCAPSULATION
+//! (RFC 9012), ORIGINATOR_ID and CLUSTER_LIST (RFC 4456). Unknown attributes are kept with their
+//! flags.
 //!
 //! [`decode_attribute`] classifies every malformation by the action RFC 7606 §7 asks for.
 
 mod as_path;
 mod mp;
+mod tunnel_encap;
 
 pub use as_path::{AsPath, AsPathSegment, SegmentKind};
 pub use mp::{MpReach, MpUnreach, NextHop};
+pub use tunnel_encap::{
+    sub_tlv, Encapsulation, TunnelEncapsulation, TunnelEncapsulationError, TunnelSubTlv, TunnelTlv,
+};
 
 use super::context::DecodeContext;
 use super::extcomm::{decode_extended_communities, encode_extended_communities, ExtendedCommunity};
@@ -164,7 +169,9 @@ pub enum PathAttribute {
     PmsiTunnel(PmsiTunnel),
     /// LARGE_COMMUNITIES (RFC 8092): (global administrator, local data 1, local data 2).
     LargeCommunities(Vec<[u32; 3]>),
-    /// Any other attribute (TUNNEL_ENCAPSULATION included, for now), kept with its flags.
+    /// TUNNEL_ENCAPSULATION (RFC 9012).
+    TunnelEncapsulation(TunnelEncapsulation),
+    /// Any other attribute, kept with its flags.
     Unknown {
         /// The flags as received (extended-length bit excluded: it is chosen on encoding).
         flags: u8,
@@ -196,6 +203,7 @@ impl PathAttribute {
             PathAttribute::As4Aggregator(_) => code::AS4_AGGREGATOR,
             PathAttribute::PmsiTunnel(_) => code::PMSI_TUNNEL,
             PathAttribute::LargeCommunities(_) => code::LARGE_COMMUNITIES,
+            PathAttribute::TunnelEncapsulation(_) => code::TUNNEL_ENCAPSULATION,
             PathAttribute::Unknown { code, .. } => *code,
         }
     }
@@ -220,7 +228,8 @@ impl PathAttribute {
             | PathAttribute::As4Path(_)
             | PathAttribute::As4Aggregator(_)
             | PathAttribute::PmsiTunnel(_)
-            | PathAttribute::LargeCommunities(_) => OPTIONAL | TRANSITIVE,
+            | PathAttribute::LargeCommunities(_)
+            | PathAttribute::TunnelEncapsulation(_) => OPTIONAL | TRANSITIVE,
             PathAttribute::Unknown { flags, .. } => *flags & !flags::EXTENDED_LENGTH,
         }
     }
@@ -279,6 +288,7 @@ impl PathAttribute {
                         .for_each(|v| out.extend_from_slice(&v.to_be_bytes()));
                 }
             }
+            PathAttribute::TunnelEncapsulation(t) => t.encode(out),
             PathAttribute::Unknown { value, .. } => out.extend_from_slice(value),
         }
     }
@@ -493,6 +503,22 @@ pub fn decode_attribute(
                 _ => Err(len_err(TreatAsWithdraw, "at least 5")),
             }
         }
+        // RFC 9012 §13: a TUNNEL_ENCAPSULATION without the transitive bit, or without any valid
+        // Tunnel TLV, is discarded.
+        code::TUNNEL_ENCAPSULATION if flags & flags::TRANSITIVE == 0 => Err(err(
+            Discard,
+            sub::OPTIONAL_ATTRIBUTE_ERROR,
+            "TUNNEL_ENCAPSULATION without the transitive bit".into(),
+        )),
+        code::TUNNEL_ENCAPSULATION => TunnelEncapsulation::decode(value)
+            .map(PathAttribute::TunnelEncapsulation)
+            .map_err(|e| {
+                err(
+                    Discard,
+                    sub::OPTIONAL_ATTRIBUTE_ERROR,
+                    format!("TUNNEL_ENCAPSULATION: {e}"),
+                )
+            }),
         _ => Ok(PathAttribute::Unknown {
             flags: flags & !flags::EXTENDED_LENGTH,
             code,
@@ -562,6 +588,14 @@ impl PathAttributes {
     pub fn pmsi_tunnel(&self) -> Option<&PmsiTunnel> {
         self.list.iter().find_map(|a| match a {
             PathAttribute::PmsiTunnel(p) => Some(p),
+            _ => None,
+        })
+    }
+
+    /// The TUNNEL_ENCAPSULATION attribute (RFC 9012).
+    pub fn tunnel_encapsulation(&self) -> Option<&TunnelEncapsulation> {
+        self.list.iter().find_map(|a| match a {
+            PathAttribute::TunnelEncapsulation(t) => Some(t),
             _ => None,
         })
     }

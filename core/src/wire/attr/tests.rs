@@ -262,6 +262,12 @@ fn any_attribute() -> impl Strategy<Value = PathAttribute> {
                 })
             }),
         prop::collection::vec(any::<[u32; 3]>(), 1..30).prop_map(PathAttribute::LargeCommunities),
+        super::tunnel_encap::tests::tunnel_encapsulation_bytes().prop_filter_map(
+            "no valid Tunnel TLV",
+            |b| TunnelEncapsulation::decode(&b)
+                .ok()
+                .map(PathAttribute::TunnelEncapsulation)
+        ),
         (
             prop_oneof![Just(0x80u8), Just(0xc0), Just(0xe0)],
             40u8..=255,

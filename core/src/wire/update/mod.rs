@@ -143,6 +143,7 @@ fn expected_flags(code: u8) -> Option<u8> {
         | code::AS4_PATH
         | code::AS4_AGGREGATOR
         | code::PMSI_TUNNEL
+        | code::TUNNEL_ENCAPSULATION
         | code::LARGE_COMMUNITIES => OPTIONAL | TRANSITIVE,
         _ => return None,
     })
@@ -283,6 +284,14 @@ pub fn decode_update(body: &[u8], ctx: &DecodeContext) -> DecodedUpdate {
                 let reason = format!("attribute {attr_code} with flags {attr_flags:#04x}");
                 if matches!(attr_code, code::MP_REACH_NLRI | code::MP_UNREACH_NLRI) {
                     disposition.raise(reset(sub::ATTRIBUTE_FLAGS_ERROR, full(), reason));
+                } else if attr_code == code::TUNNEL_ENCAPSULATION {
+                    // RFC 9012 §13: attribute discard rather than treat-as-withdraw.
+                    disposition.raise(Disposition::AttributeDiscard {
+                        discarded: vec![AttributeProblem {
+                            code: attr_code,
+                            reason,
+                        }],
+                    });
                 } else {
                     disposition.raise(Disposition::TreatAsWithdraw {
                         reasons: vec![AttributeProblem {

@@ -93,6 +93,46 @@ fn rfc7606_s3_c_flags_conflict_is_treat_as_withdraw() {
 }
 
 #[test]
+fn rfc9012_s13_tunnel_encapsulation_errors_are_attribute_discard() {
+    // A VXLAN Tunnel TLV with a remote endpoint 192.0.2.1.
+    let tlv = [0, 8, 0, 12, 6, 10, 0, 0, 0, 0, 0, 1, 192, 0, 2, 1];
+    let attr = |flags: u8, value: &[u8]| [&[flags, 23, value.len() as u8][..], value].concat();
+    let with = |extra: Vec<u8>| {
+        decode_update(
+            &body(&[], &[good_attrs(), extra].concat(), &[24, 10, 1, 1]),
+            &ctx(),
+        )
+    };
+    let d = with(attr(0xc0, &tlv));
+    assert_eq!(action(&d), "accepted");
+    assert_eq!(
+        d.update
+            .attributes
+            .tunnel_encapsulation()
+            .and_then(|t| t.remote_endpoint()),
+        Some("192.0.2.1".parse().unwrap())
+    );
+    for (why, flags, value) in [
+        ("not transitive", 0x80u8, &tlv[..]),
+        ("well-known flags", 0x40, &tlv[..]),
+        ("no valid TLV", 0xc0, &tlv[..6]),
+        (
+            "TLV overruns the attribute",
+            0xc0,
+            &[0, 8, 0, 20, 7, 1, 0][..],
+        ),
+    ] {
+        let d = with(attr(flags, value));
+        assert_eq!(action(&d), "discard", "{why}");
+        assert_eq!(d.update.nlri.len(), 1, "{why}");
+        assert!(
+            d.update.attributes.tunnel_encapsulation().is_none(),
+            "{why}"
+        );
+    }
+}
+
+#[test]
 fn rfc7606_s3_g_duplicate_attribute_keeps_the_first() {
     let attrs = [&good_attrs()[..], &[0x40, 1, 1, 2]].concat();
     let d = decode_update(&body(&[], &attrs, &[24, 10, 1, 1]), &ctx());
