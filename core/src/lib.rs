@@ -24,6 +24,7 @@ pub mod api;
 pub mod config;
 pub mod dataplane;
 pub mod rib;
+pub mod session;
 pub mod speaker;
 pub mod time;
 pub mod wire;

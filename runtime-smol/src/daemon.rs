@@ -7,7 +7,6 @@ use async_io::{Async, Timer};
 use bagpipe_core::speaker::{ConnectionId, Direction, NetInput, NetOutput, PeerId};
 use bagpipe_sync::host::Clock;
 use bagpipe_sync::run::{DIAL_TIMEOUT, LINGER, READ_CHUNK, SHUTDOWN_FLUSH};
-use bagpipe_sync::status::StateWatch;
 use bagpipe_sync::Engine;
 use smol::channel::{self, Receiver, Sender};
 use smol::future::FutureExt;
@@ -61,6 +60,10 @@ enum Event {
         conn: ConnectionId,
         bytes: Vec<u8>,
     },
+    Written {
+        conn: ConnectionId,
+        len: usize,
+    },
     Closed {
         conn: ConnectionId,
         reason: String,
@@ -85,8 +88,10 @@ struct EngineTask<'e, E: Engine> {
     events: Sender<Event>,
     conns: BTreeMap<ConnectionId, Connection>,
     dials: BTreeMap<PeerId, Task<()>>,
+    /// Writers of closed connections finishing their last writes (a NOTIFICATION, usually);
+    /// awaited on stop so that a Cease is not lost when the process exits.
+    closing: Vec<Task<()>>,
     next_conn: u64,
-    watch: StateWatch,
 }
 
 /// Run `engine` until a message arrives on `stop` (its text is the shutdown reason), listening
@@ -120,8 +125,8 @@ pub async fn run_engine<E: Engine>(
         events: events_tx,
         conns: BTreeMap::new(),
         dials: BTreeMap::new(),
+        closing: Vec::new(),
         next_conn: 1,
-        watch: StateWatch::default(),
     };
     task.engine.start(task.clock.now());
     task.drain();
@@ -160,7 +165,6 @@ impl<E: Engine> EngineTask<'_, E> {
         while let Some(output) = self.engine.poll_net() {
             self.carry_out(output);
         }
-        self.watch.log_changes(&*self.engine);
     }
 
     fn fire_timers(&mut self) {
@@ -224,6 +228,11 @@ impl<E: Engine> EngineTask<'_, E> {
                     self.feed(NetInput::Received { conn, bytes });
                 }
             }
+            Event::Written { conn, len } => {
+                if self.conns.contains_key(&conn) {
+                    self.feed(NetInput::Written { conn, len });
+                }
+            }
             Event::Closed { conn, reason } => {
                 if self.conns.remove(&conn).is_some() {
                     self.feed(NetInput::Closed { conn, reason });
@@ -254,7 +263,8 @@ impl<E: Engine> EngineTask<'_, E> {
                 if let Some(c) = self.conns.remove(&conn) {
                     let _ = c.writer.try_send(WriteCommand::Close);
                     // The writer finishes what is queued, then closes; the reader ends with it.
-                    c.writer_task.detach();
+                    self.closing.retain(|t| !t.is_finished());
+                    self.closing.push(c.writer_task);
                 }
             }
         }
@@ -265,13 +275,14 @@ impl<E: Engine> EngineTask<'_, E> {
         self.engine.shutdown(self.clock.now(), reason);
         self.drain();
         self.dials.clear();
-        let writers: Vec<Task<()>> = std::mem::take(&mut self.conns)
+        let mut writers: Vec<Task<()>> = std::mem::take(&mut self.conns)
             .into_values()
             .map(|c| {
                 let _ = c.writer.try_send(WriteCommand::Close);
                 c.writer_task
             })
             .collect();
+        writers.append(&mut self.closing);
         let flushed = async {
             for writer in writers {
                 writer.await;
@@ -386,6 +397,13 @@ async fn write_loop(
                             reason: format!("write failed: {e}"),
                         })
                         .await;
+                    return;
+                }
+                let written = Event::Written {
+                    conn,
+                    len: bytes.len(),
+                };
+                if events.send(written).await.is_err() {
                     return;
                 }
             }

@@ -35,6 +35,8 @@ fn dial_accept_echo_timer_and_flush_on_stop() {
         "{:?}",
         dialer_log.lock().unwrap()
     );
+    // The runtime reports every write (RFC 9687 send-hold progress): "hello" is 5 octets.
+    assert!(wait_for(&dialer_log, "written 5", LIMIT));
     assert!(wait_for(&dialer_log, "timer", LIMIT));
     assert!(echo_log
         .lock()

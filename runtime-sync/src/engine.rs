@@ -5,7 +5,6 @@
 
 use bagpipe_core::speaker::{NetInput, NetOutput};
 use bagpipe_core::time::Instant;
-use std::net::IpAddr;
 
 /// A state machine a runtime can drive.
 pub trait Engine {
@@ -21,6 +20,74 @@ pub trait Engine {
     fn poll_net(&mut self) -> Option<NetOutput>;
     /// When to call [`Engine::handle_timeout`] if nothing else happens.
     fn poll_timeout(&self) -> Option<Instant>;
-    /// Each peer's address and session state name (`Idle`, ..., `Established`), for status.
-    fn peer_states(&self) -> Vec<(IpAddr, String)>;
+}
+
+use bagpipe_core::speaker::{Output, Speaker, SpeakerEvent};
+
+impl Engine for Speaker {
+    fn start(&mut self, now: Instant) {
+        Speaker::start(self, now);
+    }
+
+    fn handle_net(&mut self, now: Instant, input: NetInput) {
+        Speaker::handle_net(self, now, input);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        Speaker::handle_timeout(self, now);
+    }
+
+    fn shutdown(&mut self, now: Instant, message: &str) {
+        Speaker::shutdown(self, now, message);
+    }
+
+    fn poll_net(&mut self) -> Option<NetOutput> {
+        loop {
+            match self.poll_output()? {
+                Output::Net(net) => return Some(net),
+                Output::Event(event) => log_event(&event),
+            }
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        Speaker::poll_timeout(self)
+    }
+}
+
+/// Logs a speaker event: transitions with their reason, NOTIFICATIONs both ways, warnings.
+pub fn log_event(event: &SpeakerEvent) {
+    match event {
+        SpeakerEvent::StateChanged {
+            address,
+            from,
+            to,
+            reason,
+            ..
+        } => {
+            tracing::info!(peer = %address, %from, %to, reason, "peer state changed");
+        }
+        SpeakerEvent::NotificationSent {
+            address,
+            notification,
+            ..
+        } => {
+            tracing::warn!(peer = %address, %notification, "NOTIFICATION sent");
+        }
+        SpeakerEvent::NotificationReceived {
+            address,
+            notification,
+            ..
+        } => {
+            tracing::warn!(peer = %address, %notification, "NOTIFICATION received");
+        }
+        SpeakerEvent::Warning {
+            address, message, ..
+        } => {
+            tracing::warn!(peer = %address, "{message}");
+        }
+        SpeakerEvent::UnknownPeerRejected { remote } => {
+            tracing::warn!(%remote, "connection from an unknown peer refused");
+        }
+    }
 }

@@ -4,7 +4,6 @@
 pub mod engine;
 pub mod host;
 pub mod run;
-pub mod status;
 
 pub use engine::Engine;
 pub use run::{run_engine, RunError};

@@ -6,7 +6,6 @@
 
 use crate::engine::Engine;
 use crate::host::Clock;
-use crate::status::StateWatch;
 use bagpipe_core::speaker::{ConnectionId, Direction, NetInput, NetOutput, PeerId};
 use rustix::event::{PollFd, PollFlags, Timespec};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -95,7 +94,6 @@ struct Loop<'e, E: Engine> {
     next_conn: u64,
     /// Inputs found while carrying out outputs (a dial failing at once, a write error).
     inputs: VecDeque<NetInput>,
-    watch: StateWatch,
     read_buffer: Vec<u8>,
     lingering: Vec<Lingering>,
 }
@@ -127,7 +125,6 @@ pub fn run_engine<E: Engine>(
         dials: BTreeMap::new(),
         next_conn: 1,
         inputs: VecDeque::new(),
-        watch: StateWatch::default(),
         read_buffer: vec![0; READ_CHUNK],
         lingering: Vec::new(),
     };
@@ -157,7 +154,6 @@ impl<E: Engine> Loop<'_, E> {
                 None => break,
             }
         }
-        self.watch.log_changes(&*self.engine);
     }
 
     fn carry_out(&mut self, output: NetOutput) {
@@ -217,6 +213,8 @@ impl<E: Engine> Loop<'_, E> {
                 Ok(0) => break,
                 Ok(n) => {
                     c.out.drain(..n);
+                    self.inputs
+                        .push_back(NetInput::Written { conn: id, len: n });
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,

@@ -53,6 +53,14 @@ pub enum NetInput {
         /// The bytes, as read (any framing).
         bytes: Vec<u8>,
     },
+    /// The runtime wrote `len` more octets of what was sent on `conn` to the socket: progress
+    /// that keeps the RFC 9687 send-hold timer from expiring. Report every write.
+    Written {
+        /// The connection.
+        conn: ConnectionId,
+        /// Octets written.
+        len: usize,
+    },
     /// The connection was closed by the peer or failed.
     Closed {
         /// The connection.

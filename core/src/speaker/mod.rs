@@ -1,5 +1,648 @@
-//! The speaker: the one state machine that owns sessions, routes and VPN instances.
+//! The speaker: the one state machine that owns the sessions and the route table (and, later,
+//! the VPN instances). A runtime feeds it transport events and deadlines with the current time
+//! and carries out its [`Output`]s (see the run loop in the crate documentation).
 
 pub mod io;
+pub mod outbound;
+
 
 pub use io::{ConnectionId, Direction, NetInput, NetOutput, PeerId};
+
+use crate::config::SpeakerConfig;
+use crate::rib::codec::RouteAttributes;
+use crate::rib::{
+    GracefulRestart, InstanceEvent, InstanceId, PeerSession, RibConfig, RibError, RouteTable,
+    Subscription,
+};
+use crate::session::{EstablishedSession, LocalIdentity, Session, SessionOutput, SessionState};
+use crate::time::Instant;
+use crate::wire::attr::{AsPath, NextHop, Origin, PathAttribute, PathAttributes};
+use crate::wire::message::{Notification, RouteRefreshSubtype};
+use crate::wire::nlri::Nlri;
+use crate::wire::update::{DecodedUpdate, Disposition};
+use outbound::{encode_updates, PeerKind, DEFAULT_LOCAL_PREF};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The route table the speaker uses: the codec's NLRI with the attributes of their UPDATE.
+pub type Rib = RouteTable<Nlri, RouteAttributes>;
+
+/// Something that happened, for logs and the looking glass; it asks nothing of the runtime.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SpeakerEvent {
+    /// A session changed state (RFC 4271 §8.2.2).
+    StateChanged {
+        /// The peer.
+        peer: PeerId,
+        /// Its address.
+        address: IpAddr,
+        /// Before.
+        from: SessionState,
+        /// After.
+        to: SessionState,
+        /// Why.
+        reason: String,
+    },
+    /// We sent a NOTIFICATION.
+    NotificationSent {
+        /// The peer.
+        peer: PeerId,
+        /// Its address.
+        address: IpAddr,
+        /// What.
+        notification: Notification,
+    },
+    /// The peer sent a NOTIFICATION.
+    NotificationReceived {
+        /// The peer.
+        peer: PeerId,
+        /// Its address.
+        address: IpAddr,
+        /// What.
+        notification: Notification,
+    },
+    /// Something about a peer that an operator should see (ignored input, collision, RFC 7606
+    /// treat-as-withdraw or attribute discard).
+    Warning {
+        /// The peer.
+        peer: PeerId,
+        /// Its address.
+        address: IpAddr,
+        /// What happened.
+        message: String,
+    },
+    /// A connection from an address that is no configured peer was refused.
+    UnknownPeerRejected {
+        /// Who dialled.
+        remote: SocketAddr,
+    },
+}
+
+/// What the speaker asks of its runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Transport work.
+    Net(NetOutput),
+    /// Something to log.
+    Event(SpeakerEvent),
+}
+
+/// One peer's state for status pages and the looking glass.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PeerStatus {
+    /// The peer.
+    pub peer: PeerId,
+    /// Its address.
+    pub address: IpAddr,
+    /// Its AS.
+    pub remote_as: u32,
+    /// The session state.
+    pub state: SessionState,
+    /// Since when the session is in this state.
+    pub since: Instant,
+    /// The last error that brought the session down.
+    pub last_error: Option<String>,
+    /// The families in force, when Established.
+    pub families: Vec<String>,
+}
+
+struct PeerSlot {
+    session: Session,
+    since: Instant,
+    /// How our routes' attributes change for this peer.
+    kind: PeerKind,
+}
+
+/// The speaker.
+pub struct Speaker {
+    config: SpeakerConfig,
+    peers: Vec<PeerSlot>,
+    conns: BTreeMap<ConnectionId, PeerId>,
+    rib: Rib,
+    outputs: VecDeque<Output>,
+    instance_events: VecDeque<InstanceEvent<Nlri, RouteAttributes>>,
+    stopped: bool,
+}
+
+impl Speaker {
+    /// A speaker for `config`, with randomness (reconnect jitter) from `seed` only.
+    pub fn new(config: SpeakerConfig, seed: u64) -> Self {
+        let local = LocalIdentity {
+            asn: config.local_as,
+            router_id: config.router_id,
+        };
+        let peers = config
+            .peers
+            .iter()
+            .enumerate()
+            .map(|(i, peer)| {
+                let index = u32::try_from(i).unwrap_or(u32::MAX);
+                let dial_from = peer.local_address.or_else(|| {
+                    let l = config.local_address;
+                    (!l.is_unspecified() && l.is_ipv4() == peer.address.is_ipv4()).then_some(l)
+                });
+                let session_seed = seed ^ u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                PeerSlot {
+                    session: Session::new(
+                        PeerId(index),
+                        peer.clone(),
+                        local,
+                        dial_from,
+                        session_seed,
+                    ),
+                    since: Instant::ZERO,
+                    kind: PeerKind {
+                        local_as: config.local_as,
+                        ibgp: peer.remote_as == config.local_as,
+                    },
+                }
+            })
+            .collect();
+        let rib = RouteTable::new(
+            RibConfig::new(config.local_as),
+            Arc::new(membership_attributes(&config)),
+        );
+        Speaker {
+            config,
+            peers,
+            conns: BTreeMap::new(),
+            rib,
+            outputs: VecDeque::new(),
+            instance_events: VecDeque::new(),
+            stopped: false,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SpeakerConfig {
+        &self.config
+    }
+
+    /// The route table, read-only (looking glass).
+    pub fn rib(&self) -> &Rib {
+        &self.rib
+    }
+
+    /// Starts every session: active peers are dialled at once.
+    pub fn start(&mut self, now: Instant) {
+        for i in 0..self.peers.len() {
+            if let Some(slot) = self.peers.get_mut(i) {
+                slot.session.start(now);
+            }
+            self.drain_session(now, i);
+        }
+    }
+
+    /// A transport event.
+    pub fn handle_net(&mut self, now: Instant, input: NetInput) {
+        match input {
+            NetInput::Connected {
+                conn,
+                direction,
+                peer,
+                local,
+                remote,
+            } => {
+                let peer = peer.or_else(|| self.peer_by_address(remote.ip()));
+                let Some(peer) = peer else {
+                    self.outputs
+                        .push_back(Output::Event(SpeakerEvent::UnknownPeerRejected { remote }));
+                    self.outputs
+                        .push_back(Output::Net(NetOutput::Close { conn }));
+                    return;
+                };
+                let i = index(peer);
+                if let Some(slot) = self.peers.get_mut(i) {
+                    if slot.session.connected(now, conn, direction, local, remote) {
+                        self.conns.insert(conn, peer);
+                    }
+                }
+                self.drain_session(now, i);
+            }
+            NetInput::DialFailed { peer, reason } => {
+                let i = index(peer);
+                if let Some(slot) = self.peers.get_mut(i) {
+                    slot.session.dial_failed(now, &reason);
+                }
+                self.drain_session(now, i);
+            }
+            NetInput::Received { conn, bytes } => {
+                if let Some(i) = self.conns.get(&conn).map(|p| index(*p)) {
+                    if let Some(slot) = self.peers.get_mut(i) {
+                        slot.session.received(now, conn, &bytes);
+                    }
+                    self.drain_session(now, i);
+                }
+            }
+            NetInput::Written { conn, len } => {
+                if let Some(i) = self.conns.get(&conn).map(|p| index(*p)) {
+                    if let Some(slot) = self.peers.get_mut(i) {
+                        slot.session.written(now, conn, len);
+                    }
+                }
+            }
+            NetInput::Closed { conn, reason } => {
+                if let Some(i) = self.conns.remove(&conn).map(index) {
+                    if let Some(slot) = self.peers.get_mut(i) {
+                        slot.session.closed(now, conn, &reason);
+                    }
+                    self.drain_session(now, i);
+                }
+            }
+        }
+        self.flush_rib(now);
+    }
+
+    /// Deadlines that have passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for i in 0..self.peers.len() {
+            let due = self.peers.get(i).and_then(|s| s.session.poll_timeout());
+            if due.is_some_and(|d| d <= now) {
+                if let Some(slot) = self.peers.get_mut(i) {
+                    slot.session.handle_timeout(now);
+                }
+                self.drain_session(now, i);
+            }
+        }
+        if self.rib.poll_timeout().is_some_and(|d| d <= now) {
+            self.rib.handle_timeout(now);
+        }
+        self.flush_rib(now);
+    }
+
+    /// Stops every session with a Cease (Administrative Shutdown) carrying `message`
+    /// (RFC 8203); nothing is dialled afterwards.
+    pub fn shutdown(&mut self, now: Instant, message: &str) {
+        self.stopped = true;
+        for i in 0..self.peers.len() {
+            if let Some(slot) = self.peers.get_mut(i) {
+                slot.session.stop(now, message);
+            }
+            self.drain_session(now, i);
+        }
+    }
+
+    /// Whether [`Speaker::shutdown`] was called.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// The next thing to do, in order.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// The next route change for a subscribed instance.
+    pub fn poll_instance_event(&mut self) -> Option<InstanceEvent<Nlri, RouteAttributes>> {
+        self.instance_events.pop_front()
+    }
+
+    /// When to call [`Speaker::handle_timeout`] if nothing else happens.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.peers
+            .iter()
+            .filter_map(|s| s.session.poll_timeout())
+            .chain(self.rib.poll_timeout())
+            .min()
+    }
+
+    /// Every peer's state.
+    pub fn peer_status(&self) -> Vec<PeerStatus> {
+        self.peers
+            .iter()
+            .map(|slot| {
+                let s = &slot.session;
+                PeerStatus {
+                    peer: PeerId(u32::try_from(self.peer_index(slot)).unwrap_or(u32::MAX)),
+                    address: s.config().address,
+                    remote_as: s.config().remote_as,
+                    state: s.state(),
+                    since: slot.since,
+                    last_error: s.last_error().map(str::to_string),
+                    families: s
+                        .established()
+                        .map(|(_, n)| n.decode.families.iter().map(ToString::to_string).collect())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect()
+    }
+
+    /// A local instance advertises a route (RFC 4364 §4.3.1 and friends): it goes to every peer
+    /// that wants it.
+    pub fn advertise(
+        &mut self,
+        now: Instant,
+        instance: InstanceId,
+        nlri: Nlri,
+        attributes: Arc<RouteAttributes>,
+    ) -> Result<(), RibError> {
+        let result = self.rib.advertise(instance, nlri, attributes);
+        self.flush_rib(now);
+        result
+    }
+
+    /// A local instance withdraws a route it advertised.
+    pub fn withdraw(&mut self, now: Instant, instance: InstanceId, nlri: &Nlri) -> bool {
+        let withdrawn = self.rib.withdraw(instance, nlri);
+        self.flush_rib(now);
+        withdrawn
+    }
+
+    /// A local instance asks for routes (RFC 4684: this also originates RT-Constraint routes).
+    pub fn subscribe(&mut self, now: Instant, instance: InstanceId, subscription: Subscription) {
+        self.rib.subscribe(instance, subscription);
+        self.flush_rib(now);
+    }
+
+    /// A local instance no longer asks for these routes.
+    pub fn unsubscribe(&mut self, now: Instant, instance: InstanceId, subscription: Subscription) {
+        self.rib.unsubscribe(instance, subscription);
+        self.flush_rib(now);
+    }
+
+    fn peer_index(&self, slot: &PeerSlot) -> usize {
+        self.peers
+            .iter()
+            .position(|s| std::ptr::eq(s, slot))
+            .unwrap_or(usize::MAX)
+    }
+
+    fn peer_by_address(&self, address: IpAddr) -> Option<PeerId> {
+        let address = canonical(address);
+        self.peers
+            .iter()
+            .position(|s| canonical(s.session.config().address) == address)
+            .and_then(|i| u32::try_from(i).ok())
+            .map(PeerId)
+    }
+
+    /// Moves a session's outputs into the speaker's, acting on those meant for it.
+    fn drain_session(&mut self, now: Instant, i: usize) {
+        let peer = PeerId(u32::try_from(i).unwrap_or(u32::MAX));
+        loop {
+            let Some(slot) = self.peers.get_mut(i) else {
+                return;
+            };
+            let Some(output) = slot.session.poll_output() else {
+                return;
+            };
+            let address = slot.session.config().address;
+            match output {
+                SessionOutput::Net(net) => {
+                    if let NetOutput::Close { conn } = &net {
+                        self.conns.remove(conn);
+                    }
+                    self.outputs.push_back(Output::Net(net));
+                }
+                SessionOutput::StateChanged { from, to, reason } => {
+                    slot.since = now;
+                    self.outputs
+                        .push_back(Output::Event(SpeakerEvent::StateChanged {
+                            peer,
+                            address,
+                            from,
+                            to,
+                            reason,
+                        }));
+                }
+                SessionOutput::Established(info) => self.session_up(now, peer, &info),
+                SessionOutput::Down { .. } => {
+                    self.rib.peer_down(now, peer);
+                }
+                SessionOutput::Update(decoded) => self.apply_update(peer, address, *decoded),
+                SessionOutput::RouteRefresh(rr) => {
+                    let enhanced = self.peers.get(i).is_some_and(|s| {
+                        s.session
+                            .established()
+                            .is_some_and(|(_, n)| n.enhanced_route_refresh)
+                    });
+                    let result = match rr.subtype {
+                        RouteRefreshSubtype::Normal => self
+                            .rib
+                            .peer_route_refresh_request(peer, rr.family, enhanced),
+                        RouteRefreshSubtype::BeginningOfRouteRefresh if enhanced => {
+                            self.rib.peer_begin_route_refresh(peer, rr.family)
+                        }
+                        RouteRefreshSubtype::EndOfRouteRefresh if enhanced => {
+                            self.rib.peer_end_route_refresh(peer, rr.family)
+                        }
+                        // RFC 7313 §5: other subtypes, and BoRR/EoRR without the capability,
+                        // are ignored.
+                        _ => Ok(()),
+                    };
+                    if let Err(e) = result {
+                        self.warn(peer, address, format!("ROUTE-REFRESH ignored: {e}"));
+                    }
+                }
+                SessionOutput::NotificationSent(notification) => {
+                    self.outputs
+                        .push_back(Output::Event(SpeakerEvent::NotificationSent {
+                            peer,
+                            address,
+                            notification,
+                        }))
+                }
+                SessionOutput::NotificationReceived(notification) => {
+                    self.outputs
+                        .push_back(Output::Event(SpeakerEvent::NotificationReceived {
+                            peer,
+                            address,
+                            notification,
+                        }))
+                }
+                SessionOutput::Warning(message) => self.warn(peer, address, message),
+            }
+        }
+    }
+
+    fn warn(&mut self, peer: PeerId, address: IpAddr, message: String) {
+        self.outputs.push_back(Output::Event(SpeakerEvent::Warning {
+            peer,
+            address,
+            message,
+        }));
+    }
+
+    fn session_up(&mut self, now: Instant, peer: PeerId, info: &EstablishedSession) {
+        let ours_gr = self
+            .peers
+            .get(index(peer))
+            .is_some_and(|s| s.session.config().graceful_restart.is_some());
+        // RFC 4724 §4.2: the peer's routes are kept across its restart only when both sides
+        // announced the capability.
+        let graceful_restart = info
+            .negotiated
+            .peer_graceful_restart
+            .as_ref()
+            .filter(|_| ours_gr)
+            .map(|gr| GracefulRestart {
+                restart_time: Duration::from_secs(u64::from(gr.restart_time)),
+                families: gr
+                    .families
+                    .iter()
+                    .map(|f| (f.family, f.forwarding_state))
+                    .collect(),
+            });
+        self.rib.peer_up(
+            now,
+            peer,
+            PeerSession {
+                families: info.negotiated.decode.families.clone(),
+                graceful_restart,
+            },
+        );
+    }
+
+    /// An UPDATE into the route table, by its RFC 7606 disposition.
+    fn apply_update(&mut self, peer: PeerId, address: IpAddr, decoded: DecodedUpdate) {
+        let DecodedUpdate {
+            update,
+            disposition,
+            ignored_families,
+        } = decoded;
+        for family in ignored_families {
+            self.warn(
+                peer,
+                address,
+                format!("routes of {family} ignored: family not negotiated"),
+            );
+        }
+        if let Some(family) = update.as_end_of_rib() {
+            if let Err(e) = self.rib.peer_end_of_rib(peer, family) {
+                self.warn(peer, address, format!("End-of-RIB ignored: {e}"));
+            }
+            return;
+        }
+        let mut errors = BTreeSet::new();
+        match &disposition {
+            Disposition::TreatAsWithdraw { reasons } => {
+                let why: Vec<String> = reasons
+                    .iter()
+                    .map(|r| format!("attribute {}: {}", r.code, r.reason))
+                    .collect();
+                self.warn(
+                    peer,
+                    address,
+                    format!("UPDATE treated as withdraw (RFC 7606): {}", why.join("; ")),
+                );
+                for (_, route) in update.all_routes() {
+                    if let Err(e) = self.rib.peer_withdraw(peer, &route.nlri) {
+                        errors.insert(e.to_string());
+                    }
+                }
+            }
+            Disposition::AttributeDiscard { .. }
+            | Disposition::Accepted
+            | Disposition::SessionReset { .. } => {
+                if let Disposition::AttributeDiscard { discarded } = &disposition {
+                    let why: Vec<String> = discarded
+                        .iter()
+                        .map(|r| format!("attribute {}: {}", r.code, r.reason))
+                        .collect();
+                    self.warn(
+                        peer,
+                        address,
+                        format!("attributes discarded (RFC 7606): {}", why.join("; ")),
+                    );
+                }
+                let withdrawn = update.withdrawn.iter().chain(
+                    update
+                        .attributes
+                        .mp_unreach()
+                        .map(|m| m.withdrawn.as_slice())
+                        .unwrap_or_default(),
+                );
+                for route in withdrawn {
+                    if let Err(e) = self.rib.peer_withdraw(peer, &route.nlri) {
+                        errors.insert(e.to_string());
+                    }
+                }
+                let reachable: Vec<&Nlri> = update
+                    .nlri
+                    .iter()
+                    .chain(
+                        update
+                            .attributes
+                            .mp_reach()
+                            .map(|m| m.nlri.as_slice())
+                            .unwrap_or_default(),
+                    )
+                    .map(|r| &r.nlri)
+                    .collect();
+                if !reachable.is_empty() {
+                    let attrs = Arc::new(RouteAttributes::from_update(&update));
+                    for nlri in reachable {
+                        if let Err(e) =
+                            self.rib
+                                .peer_announce(peer, nlri.clone(), Arc::clone(&attrs))
+                        {
+                            errors.insert(e.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        for e in errors {
+            self.warn(peer, address, format!("routes ignored: {e}"));
+        }
+    }
+
+    /// Sends what the route table has for each peer and collects instance events.
+    fn flush_rib(&mut self, now: Instant) {
+        while let Some((peer, updates)) = self.rib.poll_peer_updates() {
+            let i = index(peer);
+            let Some(slot) = self.peers.get_mut(i) else {
+                continue;
+            };
+            let Some((_, negotiated)) = slot.session.established() else {
+                continue;
+            };
+            let ctx = negotiated.encode_context();
+            let (messages, errors) = encode_updates(updates, slot.kind, &ctx);
+            slot.session.send_encoded(now, messages);
+            let address = slot.session.config().address;
+            self.drain_session(now, i);
+            for e in errors {
+                self.warn(peer, address, format!("route not sent: {e}"));
+            }
+        }
+        while let Some(event) = self.rib.poll_instance_event() {
+            self.instance_events.push_back(event);
+        }
+    }
+}
+
+fn index(peer: PeerId) -> usize {
+    usize::try_from(peer.0).unwrap_or(usize::MAX)
+}
+
+/// IPv4-mapped IPv6 addresses (from a dual-stack listener) compare as IPv4.
+fn canonical(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The attributes of our RT-Constraint routes (RFC 4684 §4): ORIGIN IGP, empty AS_PATH,
+/// LOCAL_PREF 100, next hop our IPv4 address (or router id).
+fn membership_attributes(config: &SpeakerConfig) -> RouteAttributes {
+    let next_hop = match config.local_address {
+        IpAddr::V4(v4) if !v4.is_unspecified() => v4,
+        _ => config.router_id,
+    };
+    RouteAttributes {
+        next_hop: NextHop::Ipv4(next_hop),
+        attributes: PathAttributes {
+            list: vec![
+                PathAttribute::Origin(Origin::Igp),
+                PathAttribute::AsPath(AsPath::default()),
+                PathAttribute::LocalPref(DEFAULT_LOCAL_PREF),
+            ],
+        },
+    }
+}

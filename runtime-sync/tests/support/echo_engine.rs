@@ -103,6 +103,7 @@ impl Engine for EchoEngine {
                     }
                 }
             },
+            NetInput::Written { len, .. } => self.record(format!("written {len}")),
             NetInput::Closed { conn, .. } => {
                 self.open.remove(&conn);
                 self.record("closed".into());
@@ -132,10 +133,6 @@ impl Engine for EchoEngine {
 
     fn poll_timeout(&self) -> Option<Instant> {
         self.timer
-    }
-
-    fn peer_states(&self) -> Vec<(IpAddr, String)> {
-        Vec::new()
     }
 }
 

@@ -1,0 +1,66 @@
+//! `bagpipe-bgp`: the BGP VPN speaker daemon on smol. Reads BaGPipe-BGP's `bgp.conf` or a TOML
+//! file (`--config-file`), or runs the embedded default configuration; on SIGTERM or SIGINT it
+//! sends a Cease (Administrative Shutdown, RFC 8203) to every peer before it exits.
+
+use bagpipe_core::speaker::Speaker;
+use bagpipe_smol::daemon::run_engine;
+use bagpipe_sync::host::{init_logging, load_config, log_startup, seed, CommonArgs};
+use clap::Parser;
+use smol::stream::StreamExt;
+use std::process::ExitCode;
+
+/// The BGP VPN speaker (a drop-in for BaGPipe-BGP).
+#[derive(Debug, Parser)]
+#[command(name = "bagpipe-bgp", version, about)]
+struct Args {
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let loaded = match load_config(
+        args.common.config_file.as_deref(),
+        args.common.config_format,
+    ) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("bagpipe-bgp: configuration refused: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = init_logging(&args.common, &loaded.daemon.logging) {
+        eprintln!("bagpipe-bgp: cannot set up logging: {e}");
+        return ExitCode::from(2);
+    }
+    log_startup("smol", &loaded);
+    let mut speaker = Speaker::new(loaded.resolved.speaker.clone(), seed());
+    let result = smol::block_on(async {
+        let (stop_tx, stop_rx) = smol::channel::bounded::<String>(1);
+        let mut signals =
+            async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int])
+                .map_err(|e| format!("cannot handle signals: {e}"))?;
+        let _signal_task = smol::spawn(async move {
+            if let Some(Ok(signal)) = signals.next().await {
+                tracing::info!(?signal, "signal received");
+                let _ = stop_tx
+                    .send("bagpipe-bgp is shutting down".to_string())
+                    .await;
+            }
+        });
+        run_engine(&mut speaker, loaded.resolved.listen, stop_rx)
+            .await
+            .map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("bagpipe-bgp: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

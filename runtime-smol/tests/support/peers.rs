@@ -1,0 +1,339 @@
+//! Real BGP peers for interop tests: GoBGP, FRR bgpd and ExaBGP started as child processes on
+//! loopback with their own addresses and ports, stopped by PID, and killed (with their files
+//! removed) when dropped, also when a test fails. Recipes: shared/design/testbed.md §2-§4.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Whether a program is installed; tests print why they skip when it is not.
+pub fn installed(program: &str) -> bool {
+    Path::new(program).is_absolute() && Path::new(program).exists()
+        || std::env::var_os("PATH").is_some_and(|paths| {
+            std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())
+        })
+}
+
+/// A peer process.
+pub struct PeerProcess {
+    child: Child,
+    pub dir: PathBuf,
+    pub log: PathBuf,
+    name: String,
+}
+
+impl PeerProcess {
+    fn spawn(name: &str, dir: PathBuf, mut command: Command) -> PeerProcess {
+        let log = dir.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).expect("log file");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("log file"))
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        PeerProcess {
+            child,
+            dir,
+            log,
+            name: name.to_string(),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle`.
+    pub fn wait_log(&self, needle: &str, limit: Duration) -> bool {
+        wait_until(limit, || self.log().contains(needle))
+    }
+
+    /// Sends a signal by PID ("STOP", "CONT", "TERM").
+    pub fn signal(&self, signal: &str) {
+        let _ = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status();
+    }
+
+    /// SIGTERM and wait for the exit.
+    pub fn stop(&mut self) {
+        self.signal("TERM");
+        if !wait_until(Duration::from_secs(5), || {
+            matches!(self.child.try_wait(), Ok(Some(_)))
+        }) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for PeerProcess {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("--- log of {} ---\n{}", self.name, self.log());
+        }
+    }
+}
+
+/// A fresh directory for one test, removed when dropped.
+pub struct TestDir(pub PathBuf);
+
+impl TestDir {
+    pub fn new(name: &str) -> TestDir {
+        let dir =
+            std::env::temp_dir().join(format!("bagpipe-interop-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("test dir");
+        TestDir(dir)
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The VPN families of a GoBGP peer group or neighbor.
+const GOBGP_FAMILIES: [&str; 4] = [
+    "l2vpn-evpn",
+    "l3vpn-ipv4-unicast",
+    "rtc",
+    "l3vpn-ipv4-flowspec",
+];
+
+fn gobgp_afi_safis(prefix: &str) -> String {
+    GOBGP_FAMILIES
+        .iter()
+        .map(|f| format!("  [[{prefix}.afi-safis]]\n    [{prefix}.afi-safis.config]\n      afi-safi-name = \"{f}\"\n"))
+        .collect()
+}
+
+/// How GoBGP meets our speaker.
+pub enum GobgpPeering<'a> {
+    /// GoBGP waits (passive neighbor at `address`): we dial.
+    Passive { address: &'a str },
+    /// GoBGP dials `address` on `port`.
+    Active { address: &'a str, port: u16 },
+}
+
+/// GoBGP as a route reflector at `router_id`, listening on `port`, gRPC on `api_port`.
+pub struct Gobgp {
+    pub process: PeerProcess,
+    pub api_port: u16,
+    config: PathBuf,
+    dir: PathBuf,
+}
+
+impl Gobgp {
+    pub fn start(
+        dir: &Path,
+        router_id: &str,
+        port: u16,
+        api_port: u16,
+        peering: GobgpPeering<'_>,
+        hold_time: u16,
+    ) -> Gobgp {
+        let (address, transport) = match peering {
+            GobgpPeering::Passive { address } => (
+                address,
+                format!("  [neighbors.transport.config]\n    local-address = \"{router_id}\"\n    passive-mode = true\n"),
+            ),
+            GobgpPeering::Active { address, port } => (
+                address,
+                format!("  [neighbors.transport.config]\n    local-address = \"{router_id}\"\n    remote-port = {port}\n"),
+            ),
+        };
+        let config = format!(
+            "[global.config]\n  as = 64512\n  router-id = \"{router_id}\"\n  port = {port}\n  local-address-list = [\"{router_id}\"]\n\n\
+             [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"{address}\"\n    peer-as = 64512\n\
+             {transport}  [neighbors.timers.config]\n    hold-time = {hold_time}\n    keepalive-interval = {}\n    connect-retry = 1\n\
+             \x20 [neighbors.route-reflector.config]\n    route-reflector-client = true\n    route-reflector-cluster-id = \"{router_id}\"\n{}",
+            (hold_time / 3).max(1),
+            gobgp_afi_safis("neighbors"),
+        );
+        let path = dir.join(format!("gobgp-{api_port}.toml"));
+        std::fs::write(&path, config).expect("gobgp config");
+        let process = Self::spawn(dir, &path, api_port);
+        Gobgp {
+            process,
+            api_port,
+            config: path,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn spawn(dir: &Path, config: &Path, api_port: u16) -> PeerProcess {
+        let mut command = Command::new("gobgpd");
+        command
+            .arg("-f")
+            .arg(config)
+            .args(["-p", "--pprof-disable", "--api-hosts"])
+            .arg(format!("127.0.0.1:{api_port}"));
+        PeerProcess::spawn(&format!("gobgpd-{api_port}"), dir.to_path_buf(), command)
+    }
+
+    /// Stops and starts gobgpd again with the same configuration.
+    pub fn restart(&mut self) {
+        self.process.stop();
+        let log = self.process.log();
+        self.process = Self::spawn(&self.dir, &self.config, self.api_port);
+        // Keep the earlier log in the file for failures.
+        let _ = std::fs::write(
+            self.dir
+                .join(format!("gobgpd-{}-before.log", self.api_port)),
+            log,
+        );
+    }
+
+    /// Runs the gobgp CLI against this daemon.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("gobgp")
+            .arg("-p")
+            .arg(self.api_port.to_string())
+            .args(args)
+            .output()
+            .expect("gobgp cli");
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    }
+
+    /// The neighbor's details as the CLI prints them.
+    pub fn neighbor(&self, address: &str) -> String {
+        self.cli(&["neighbor", address])
+    }
+
+    /// Whether GoBGP sees `address` Established.
+    pub fn is_established(&self, address: &str) -> bool {
+        self.neighbor(address).contains("BGP state = ESTABLISHED")
+    }
+}
+
+/// FRR's bgpd alone (no zebra) at `address`, listening on `port`, with one neighbor.
+pub struct Frr {
+    pub process: PeerProcess,
+    dir: PathBuf,
+}
+
+impl Frr {
+    pub fn start(
+        dir: &Path,
+        address: &str,
+        port: u16,
+        neighbor: &str,
+        neighbor_port: Option<u16>,
+        hold: u16,
+    ) -> Frr {
+        let vty = dir.join(format!("frr-{port}"));
+        std::fs::create_dir_all(&vty).expect("frr dir");
+        let neighbor_port = neighbor_port
+            .map(|p| format!(" neighbor {neighbor} port {p}\n"))
+            .unwrap_or_else(|| format!(" neighbor {neighbor} passive\n"));
+        let config = format!(
+            "frr defaults traditional\nhostname frr-test\nlog stdout informational\n!\n\
+             router bgp 64512\n bgp router-id {address}\n no bgp default ipv4-unicast\n no bgp ebgp-requires-policy\n bgp log-neighbor-changes\n\
+             \x20neighbor {neighbor} remote-as 64512\n{neighbor_port} neighbor {neighbor} update-source {address}\n\
+             \x20neighbor {neighbor} timers {} {hold}\n neighbor {neighbor} timers connect 1\n!\n\
+             \x20address-family ipv4 vpn\n  neighbor {neighbor} activate\n exit-address-family\n\
+             \x20address-family ipv4 flowspec\n  neighbor {neighbor} activate\n exit-address-family\n\
+             \x20address-family l2vpn evpn\n  neighbor {neighbor} activate\n exit-address-family\n!\n",
+            (hold / 3).max(1)
+        );
+        let conf = vty.join("bgpd.conf");
+        std::fs::write(&conf, config).expect("frr config");
+        let mut command = Command::new("/usr/lib/frr/bgpd");
+        command
+            .args(["-S", "-Z", "-f"])
+            .arg(&conf)
+            .arg("-i")
+            .arg(vty.join("bgpd.pid"))
+            .arg("--vty_socket")
+            .arg(&vty)
+            .args([
+                "-p",
+                &port.to_string(),
+                "-l",
+                address,
+                "-P",
+                "0",
+                "--log",
+                "stdout",
+            ]);
+        let process = PeerProcess::spawn(&format!("bgpd-{port}"), dir.to_path_buf(), command);
+        Frr { process, dir: vty }
+    }
+
+    pub fn vtysh(&self, command: &str) -> String {
+        let out = Command::new("vtysh")
+            .arg("--vty_socket")
+            .arg(&self.dir)
+            .args(["-d", "bgpd", "-c", command])
+            .output()
+            .expect("vtysh");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// FRR's view of the neighbor: `show bgp neighbors ADDRESS json`.
+    pub fn neighbor_json(&self, address: &str) -> serde_json::Value {
+        let text = self.vtysh(&format!("show bgp neighbors {address} json"));
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn is_established(&self, address: &str) -> bool {
+        self.neighbor_json(address)[address]["bgpState"] == "Established"
+    }
+}
+
+/// ExaBGP 4.2, passive, at `address`:`port`, with one neighbor.
+pub struct Exabgp {
+    pub process: PeerProcess,
+}
+
+impl Exabgp {
+    pub fn start(dir: &Path, address: &str, port: u16, neighbor: &str, hold: u16) -> Exabgp {
+        let conf = dir.join(format!("exabgp-{port}.conf"));
+        let config = format!(
+            "neighbor {neighbor} {{\n  router-id {address};\n  local-address {address};\n  local-as 64512;\n  peer-as 64512;\n\
+             \x20 hold-time {hold};\n  passive true;\n  family {{\n    ipv4 mpls-vpn;\n    l2vpn evpn;\n    ipv4 flow-vpn;\n  }}\n}}\n"
+        );
+        std::fs::write(&conf, config).expect("exabgp config");
+        let mut command = Command::new("exabgp");
+        command
+            .arg(&conf)
+            .env("exabgp_daemon_user", "root")
+            .env("exabgp_daemon_drop", "false")
+            .env("exabgp_api_cli", "false")
+            .env("exabgp_log_destination", "stdout")
+            .env("exabgp_log_level", "DEBUG")
+            .env("exabgp_log_message", "true")
+            .env("exabgp_log_packets", "true")
+            .env("exabgp_tcp_bind", address)
+            .env("exabgp_tcp_port", port.to_string());
+        let process = PeerProcess::spawn(&format!("exabgp-{port}"), dir.to_path_buf(), command);
+        Exabgp { process }
+    }
+}

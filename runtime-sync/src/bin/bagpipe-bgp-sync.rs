@@ -1,0 +1,56 @@
+//! `bagpipe-bgp-sync`: the same speaker as `bagpipe-bgp` on one thread and a poll loop, for
+//! embedded hosts and tests. Same options; SIGTERM or SIGINT sends a Cease to every peer.
+
+use bagpipe_core::speaker::Speaker;
+use bagpipe_sync::host::{init_logging, load_config, log_startup, seed, CommonArgs};
+use bagpipe_sync::run_engine;
+use clap::Parser;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// The BGP VPN speaker on a single thread.
+#[derive(Debug, Parser)]
+#[command(name = "bagpipe-bgp-sync", version, about)]
+struct Args {
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let loaded = match load_config(
+        args.common.config_file.as_deref(),
+        args.common.config_format,
+    ) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("bagpipe-bgp-sync: configuration refused: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = init_logging(&args.common, &loaded.daemon.logging) {
+        eprintln!("bagpipe-bgp-sync: cannot set up logging: {e}");
+        return ExitCode::from(2);
+    }
+    log_startup("sync", &loaded);
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
+            eprintln!("bagpipe-bgp-sync: cannot handle signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let mut speaker = Speaker::new(loaded.resolved.speaker.clone(), seed());
+    match run_engine(&mut speaker, loaded.resolved.listen, &stop) {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("bagpipe-bgp-sync: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
