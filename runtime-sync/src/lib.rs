@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod host;
+pub mod http;
 pub mod run;
 
 pub use engine::Engine;
