@@ -27,4 +27,5 @@ pub mod rib;
 pub mod session;
 pub mod speaker;
 pub mod time;
+pub mod vpn;
 pub mod wire;

@@ -4,7 +4,13 @@
 //! wait behind a backlog of received bytes (peer-bug-history row 12).
 
 use async_io::{Async, Timer};
-use bagpipe_core::speaker::{ConnectionId, Direction, NetInput, NetOutput, PeerId};
+use bagpipe_core::config::VpnType;
+use bagpipe_core::dataplane::Operation;
+use bagpipe_core::speaker::{
+    BatchId, ConnectionId, Direction, NetInput, NetOutput, Output, PeerId,
+};
+use bagpipe_sync::dataplane::{describe, DataplaneHost};
+use bagpipe_sync::engine::log_event;
 use bagpipe_sync::host::Clock;
 use bagpipe_sync::run::{DIAL_TIMEOUT, LINGER, READ_CHUNK, SHUTDOWN_FLUSH};
 use bagpipe_sync::Engine;
@@ -64,6 +70,10 @@ enum Event {
         conn: ConnectionId,
         len: usize,
     },
+    DataplaneDone {
+        batch: BatchId,
+        result: Result<(), String>,
+    },
     Closed {
         conn: ConnectionId,
         reason: String,
@@ -88,6 +98,9 @@ struct EngineTask<'e, E: Engine> {
     events: Sender<Event>,
     conns: BTreeMap<ConnectionId, Connection>,
     dials: BTreeMap<PeerId, Task<()>>,
+    /// One thread per driver, fed batches in order (drivers are synchronous and may be slow:
+    /// they never run on the executor, so keepalives are not delayed).
+    drivers: BTreeMap<VpnType, std::sync::mpsc::Sender<(BatchId, Vec<Operation>)>>,
     /// Writers of closed connections finishing their last writes (a NOTIFICATION, usually);
     /// awaited on stop so that a Cease is not lost when the process exits.
     closing: Vec<Task<()>>,
@@ -101,8 +114,10 @@ pub async fn run_engine<E: Engine>(
     engine: &mut E,
     listen: Option<SocketAddr>,
     stop: Receiver<String>,
+    dataplane: DataplaneHost,
 ) -> Result<(), RunError> {
     let (events_tx, events) = channel::bounded(EVENT_QUEUE);
+    let drivers = spawn_drivers(dataplane, &events_tx);
     let _accept_task = match listen {
         None => None,
         Some(address) => {
@@ -125,6 +140,7 @@ pub async fn run_engine<E: Engine>(
         events: events_tx,
         conns: BTreeMap::new(),
         dials: BTreeMap::new(),
+        drivers,
         closing: Vec::new(),
         next_conn: 1,
     };
@@ -162,8 +178,26 @@ impl<E: Engine> EngineTask<'_, E> {
     }
 
     fn drain(&mut self) {
-        while let Some(output) = self.engine.poll_net() {
-            self.carry_out(output);
+        while let Some(output) = self.engine.poll_output() {
+            match output {
+                Output::Net(net) => self.carry_out(net),
+                Output::Event(event) => log_event(&event),
+                Output::Dataplane {
+                    batch,
+                    vpn_type,
+                    ops,
+                } => {
+                    let sent = self
+                        .drivers
+                        .get(&vpn_type)
+                        .is_some_and(|d| d.send((batch, ops)).is_ok());
+                    if !sent {
+                        let result = Err(format!("no {} driver running", vpn_type.name()));
+                        self.engine.dataplane_done(self.clock.now(), batch, result);
+                    }
+                }
+                Output::ApiReply { .. } => {}
+            }
         }
     }
 
@@ -227,6 +261,10 @@ impl<E: Engine> EngineTask<'_, E> {
                 if self.conns.contains_key(&conn) {
                     self.feed(NetInput::Received { conn, bytes });
                 }
+            }
+            Event::DataplaneDone { batch, result } => {
+                self.engine.dataplane_done(self.clock.now(), batch, result);
+                self.drain();
             }
             Event::Written { conn, len } => {
                 if self.conns.contains_key(&conn) {
@@ -298,6 +336,41 @@ impl<E: Engine> EngineTask<'_, E> {
             tracing::warn!("stopping with unsent data");
         }
     }
+}
+
+/// Starts one thread per driver; each applies its batches in order and reports to the engine.
+fn spawn_drivers(
+    dataplane: DataplaneHost,
+    events: &Sender<Event>,
+) -> BTreeMap<VpnType, std::sync::mpsc::Sender<(BatchId, Vec<Operation>)>> {
+    let mut senders = BTreeMap::new();
+    for (vpn_type, mut driver) in dataplane.into_drivers() {
+        let (tx, rx) = std::sync::mpsc::channel::<(BatchId, Vec<Operation>)>();
+        let events = events.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("driver-{}", vpn_type.name()))
+            .spawn(move || {
+                while let Ok((batch, ops)) = rx.recv() {
+                    let result = driver.apply(&ops).map_err(|e| describe(&e));
+                    if events
+                        .send_blocking(Event::DataplaneDone { batch, result })
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        match spawned {
+            Ok(_) => {
+                senders.insert(vpn_type, tx);
+            }
+            Err(e) => tracing::error!(
+                vpn_type = vpn_type.name(),
+                "cannot start the driver thread: {e}"
+            ),
+        }
+    }
+    senders
 }
 
 async fn accept_loop(listener: Async<TcpListener>, events: Sender<Event>) {

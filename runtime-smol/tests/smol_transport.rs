@@ -6,6 +6,7 @@
 mod echo_engine;
 
 use bagpipe_smol::daemon::run_engine;
+use bagpipe_sync::dataplane::DataplaneHost;
 use echo_engine::{flood, wait_for, EchoEngine, Role};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
@@ -24,11 +25,23 @@ fn dial_accept_echo_timer_and_flush_on_stop() {
     let (stop_echo, stop_echo_rx) = smol::channel::bounded::<String>(1);
     let (stop_dialer, stop_dialer_rx) = smol::channel::bounded::<String>(1);
     let echo_thread = std::thread::spawn(move || {
-        smol::block_on(run_engine(&mut echo, Some(listen), stop_echo_rx)).map(|_| echo)
+        smol::block_on(run_engine(
+            &mut echo,
+            Some(listen),
+            stop_echo_rx,
+            DataplaneHost::empty(),
+        ))
+        .map(|_| echo)
     });
     std::thread::sleep(Duration::from_millis(100));
     let dialer_thread = std::thread::spawn(move || {
-        smol::block_on(run_engine(&mut dialer, None, stop_dialer_rx)).map(|_| dialer)
+        smol::block_on(run_engine(
+            &mut dialer,
+            None,
+            stop_dialer_rx,
+            DataplaneHost::empty(),
+        ))
+        .map(|_| dialer)
     });
     assert!(
         wait_for(&dialer_log, "echo complete", LIMIT),
@@ -74,7 +87,14 @@ fn refused_dial_is_reported() {
         message: b"x".to_vec(),
     });
     let (stop, stop_rx) = smol::channel::bounded::<String>(1);
-    let thread = std::thread::spawn(move || smol::block_on(run_engine(&mut dialer, None, stop_rx)));
+    let thread = std::thread::spawn(move || {
+        smol::block_on(run_engine(
+            &mut dialer,
+            None,
+            stop_rx,
+            DataplaneHost::empty(),
+        ))
+    });
     assert!(
         wait_for(&log, "dial failed PeerId(0)", LIMIT),
         "{:?}",
@@ -93,6 +113,7 @@ fn listen_on_a_busy_port_is_an_error() {
         &mut engine,
         Some(taken.local_addr().unwrap()),
         stop_rx,
+        DataplaneHost::empty(),
     ))
     .unwrap_err();
     assert!(
@@ -109,8 +130,14 @@ fn deadline_fires_while_a_peer_floods() {
     let (mut sink, log) = EchoEngine::new(Role::Sink);
     let (stop, stop_rx) = smol::channel::bounded::<String>(1);
     let started = std::time::Instant::now();
-    let thread =
-        std::thread::spawn(move || smol::block_on(run_engine(&mut sink, Some(listen), stop_rx)));
+    let thread = std::thread::spawn(move || {
+        smol::block_on(run_engine(
+            &mut sink,
+            Some(listen),
+            stop_rx,
+            DataplaneHost::empty(),
+        ))
+    });
     std::thread::sleep(Duration::from_millis(50));
     let flooder = flood(listen, Duration::from_secs(2));
     assert!(

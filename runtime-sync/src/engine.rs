@@ -3,7 +3,7 @@
 //! crate documentation). Both runtimes are written against this trait, implemented by the
 //! core's `Speaker`, so that they carry no protocol logic.
 
-use bagpipe_core::speaker::{NetInput, NetOutput};
+use bagpipe_core::speaker::{ApiCall, ApiTicket, BatchId, NetInput, Output};
 use bagpipe_core::time::Instant;
 
 /// A state machine a runtime can drive.
@@ -16,13 +16,17 @@ pub trait Engine {
     fn handle_timeout(&mut self, now: Instant);
     /// Stop cleanly: a Cease to every peer, then close.
     fn shutdown(&mut self, now: Instant, message: &str);
-    /// The next transport work; the engine's other outputs (events) are logged on the way.
-    fn poll_net(&mut self) -> Option<NetOutput>;
+    /// The next output: transport work, an event to log, a dataplane batch, an API answer.
+    fn poll_output(&mut self) -> Option<Output>;
+    /// The driver's answer to a dataplane batch.
+    fn dataplane_done(&mut self, now: Instant, batch: BatchId, result: Result<(), String>);
+    /// An API call; the answer comes as [`Output::ApiReply`].
+    fn api(&mut self, now: Instant, ticket: ApiTicket, call: ApiCall);
     /// When to call [`Engine::handle_timeout`] if nothing else happens.
     fn poll_timeout(&self) -> Option<Instant>;
 }
 
-use bagpipe_core::speaker::{Output, Speaker, SpeakerEvent};
+use bagpipe_core::speaker::{Speaker, SpeakerEvent};
 
 impl Engine for Speaker {
     fn start(&mut self, now: Instant) {
@@ -41,13 +45,16 @@ impl Engine for Speaker {
         Speaker::shutdown(self, now, message);
     }
 
-    fn poll_net(&mut self) -> Option<NetOutput> {
-        loop {
-            match self.poll_output()? {
-                Output::Net(net) => return Some(net),
-                Output::Event(event) => log_event(&event),
-            }
-        }
+    fn poll_output(&mut self) -> Option<Output> {
+        Speaker::poll_output(self)
+    }
+
+    fn dataplane_done(&mut self, now: Instant, batch: BatchId, result: Result<(), String>) {
+        Speaker::dataplane_done(self, now, batch, result);
+    }
+
+    fn api(&mut self, now: Instant, ticket: ApiTicket, call: ApiCall) {
+        Speaker::api(self, now, ticket, call);
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
@@ -89,5 +96,11 @@ pub fn log_event(event: &SpeakerEvent) {
         SpeakerEvent::UnknownPeerRejected { remote } => {
             tracing::warn!(%remote, "connection from an unknown peer refused");
         }
+        SpeakerEvent::VpnWarning { message } => tracing::warn!("{message}"),
+        SpeakerEvent::ApiDone { call, error: None } => tracing::info!("{call}: done"),
+        SpeakerEvent::ApiDone {
+            call,
+            error: Some(error),
+        } => tracing::warn!("{call}: refused: {error}"),
     }
 }

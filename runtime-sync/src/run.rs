@@ -4,9 +4,12 @@
 //! peer-bug-history row 12), then at most one read per ready connection (fairness), then
 //! pending writes; every input is followed by draining all of the engine's outputs.
 
-use crate::engine::Engine;
+use crate::dataplane::DataplaneHost;
+use crate::engine::{log_event, Engine};
 use crate::host::Clock;
-use bagpipe_core::speaker::{ConnectionId, Direction, NetInput, NetOutput, PeerId};
+use bagpipe_core::speaker::{
+    BatchId, ConnectionId, Direction, NetInput, NetOutput, Output, PeerId,
+};
 use rustix::event::{PollFd, PollFlags, Timespec};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::{BTreeMap, VecDeque};
@@ -94,6 +97,10 @@ struct Loop<'e, E: Engine> {
     next_conn: u64,
     /// Inputs found while carrying out outputs (a dial failing at once, a write error).
     inputs: VecDeque<NetInput>,
+    /// The drivers, applied inline (this runtime has one thread).
+    dataplane: &'e mut DataplaneHost,
+    /// Driver answers to hand back.
+    done: VecDeque<(BatchId, Result<(), String>)>,
     read_buffer: Vec<u8>,
     lingering: Vec<Lingering>,
 }
@@ -104,6 +111,7 @@ pub fn run_engine<E: Engine>(
     engine: &mut E,
     listen: Option<SocketAddr>,
     stop: &AtomicBool,
+    dataplane: &mut DataplaneHost,
 ) -> Result<(), RunError> {
     let listener = match listen {
         None => None,
@@ -125,6 +133,8 @@ pub fn run_engine<E: Engine>(
         dials: BTreeMap::new(),
         next_conn: 1,
         inputs: VecDeque::new(),
+        dataplane,
+        done: VecDeque::new(),
         read_buffer: vec![0; READ_CHUNK],
         lingering: Vec::new(),
     };
@@ -146,8 +156,24 @@ impl<E: Engine> Loop<'_, E> {
     /// Carry out every output, then feed back whatever that produced, until quiet.
     fn drain(&mut self) {
         loop {
-            while let Some(output) = self.engine.poll_net() {
-                self.carry_out(output);
+            while let Some(output) = self.engine.poll_output() {
+                match output {
+                    Output::Net(net) => self.carry_out(net),
+                    Output::Event(event) => log_event(&event),
+                    Output::Dataplane {
+                        batch,
+                        vpn_type,
+                        ops,
+                    } => {
+                        let result = self.dataplane.apply(vpn_type, &ops);
+                        self.done.push_back((batch, result));
+                    }
+                    Output::ApiReply { .. } => {}
+                }
+            }
+            if let Some((batch, result)) = self.done.pop_front() {
+                self.engine.dataplane_done(self.clock.now(), batch, result);
+                continue;
             }
             match self.inputs.pop_front() {
                 Some(input) => self.engine.handle_net(self.clock.now(), input),

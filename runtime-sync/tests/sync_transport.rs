@@ -4,6 +4,7 @@
 #[path = "support/echo_engine.rs"]
 mod echo_engine;
 
+use bagpipe_sync::dataplane::DataplaneHost;
 use bagpipe_sync::run_engine;
 use echo_engine::{flood, wait_for, EchoEngine, Role};
 use std::net::{SocketAddr, TcpListener};
@@ -26,12 +27,16 @@ fn dial_accept_echo_timer_and_flush_on_stop() {
     let stop_dialer = Arc::new(AtomicBool::new(false));
     let echo_thread = {
         let stop = stop_echo.clone();
-        std::thread::spawn(move || run_engine(&mut echo, Some(listen), &stop).map(|_| echo))
+        std::thread::spawn(move || {
+            run_engine(&mut echo, Some(listen), &stop, &mut DataplaneHost::empty()).map(|_| echo)
+        })
     };
     std::thread::sleep(Duration::from_millis(100));
     let dialer_thread = {
         let stop = stop_dialer.clone();
-        std::thread::spawn(move || run_engine(&mut dialer, None, &stop).map(|_| dialer))
+        std::thread::spawn(move || {
+            run_engine(&mut dialer, None, &stop, &mut DataplaneHost::empty()).map(|_| dialer)
+        })
     };
     assert!(
         wait_for(&dialer_log, "echo complete", LIMIT),
@@ -92,7 +97,9 @@ fn refused_dial_is_reported() {
     let stop = Arc::new(AtomicBool::new(false));
     let thread = {
         let stop = stop.clone();
-        std::thread::spawn(move || run_engine(&mut dialer, None, &stop))
+        std::thread::spawn(move || {
+            run_engine(&mut dialer, None, &stop, &mut DataplaneHost::empty())
+        })
     };
     assert!(
         wait_for(&log, "dial failed PeerId(0)", LIMIT),
@@ -108,7 +115,13 @@ fn listen_on_a_busy_port_is_an_error() {
     let taken = TcpListener::bind("127.0.0.45:0").unwrap();
     let (mut engine, _) = EchoEngine::new(Role::Echo);
     let stop = AtomicBool::new(true);
-    let err = run_engine(&mut engine, Some(taken.local_addr().unwrap()), &stop).unwrap_err();
+    let err = run_engine(
+        &mut engine,
+        Some(taken.local_addr().unwrap()),
+        &stop,
+        &mut DataplaneHost::empty(),
+    )
+    .unwrap_err();
     assert!(
         err.to_string().starts_with("cannot listen on 127.0.0.45:"),
         "{err}"
@@ -125,7 +138,9 @@ fn deadline_fires_while_a_peer_floods() {
     let started = std::time::Instant::now();
     let thread = {
         let stop = stop.clone();
-        std::thread::spawn(move || run_engine(&mut sink, Some(listen), &stop))
+        std::thread::spawn(move || {
+            run_engine(&mut sink, Some(listen), &stop, &mut DataplaneHost::empty())
+        })
     };
     std::thread::sleep(Duration::from_millis(50));
     let flooder = flood(listen, Duration::from_secs(2));

@@ -12,7 +12,7 @@ mod connection;
 pub mod state;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use backoff::{Backoff, SeededRng};
 pub use state::SessionState;

@@ -37,11 +37,26 @@ pub(crate) struct Harness {
     pub(crate) closed: Vec<ConnectionId>,
     pub(crate) dials: usize,
     pub(crate) events: Vec<SpeakerEvent>,
+    /// Dataplane batches, acknowledged at once (failed when `fail_batches` is set).
+    pub(crate) batches: Vec<(crate::config::VpnType, Vec<crate::dataplane::Operation>)>,
+    pub(crate) fail_batches: bool,
+    pub(crate) replies: Vec<(crate::speaker::ApiTicket, Result<(), crate::vpn::VpnError>)>,
     framers: std::collections::BTreeMap<ConnectionId, Framer>,
 }
 
 impl Harness {
     pub(crate) fn new(config: SpeakerConfig) -> Self {
+        Self::with_drivers(config, Vec::new())
+    }
+
+    pub(crate) fn with_drivers(
+        config: SpeakerConfig,
+        drivers: Vec<(
+            crate::config::VpnType,
+            IpAddr,
+            crate::dataplane::Capabilities,
+        )>,
+    ) -> Self {
         let mut h = Harness {
             speaker: Speaker::new(config, 1),
             now: Instant::from_millis(1000),
@@ -49,8 +64,14 @@ impl Harness {
             closed: Vec::new(),
             dials: 0,
             events: Vec::new(),
+            batches: Vec::new(),
+            fail_batches: false,
+            replies: Vec::new(),
             framers: Default::default(),
         };
+        for (vpn_type, address, caps) in drivers {
+            h.speaker.register_driver(vpn_type, address, caps);
+        }
         h.speaker.start(h.now);
         h.drain();
         h
@@ -88,6 +109,20 @@ impl Harness {
                 }
                 Output::Net(NetOutput::Close { conn }) => self.closed.push(conn),
                 Output::Event(e) => self.events.push(e),
+                Output::Dataplane {
+                    batch,
+                    vpn_type,
+                    ops,
+                } => {
+                    self.batches.push((vpn_type, ops));
+                    let result = if self.fail_batches {
+                        Err("driver refused".to_string())
+                    } else {
+                        Ok(())
+                    };
+                    self.speaker.dataplane_done(self.now, batch, result);
+                }
+                Output::ApiReply { ticket, result } => self.replies.push((ticket, result)),
             }
         }
     }

@@ -5,17 +5,17 @@
 pub mod io;
 pub mod outbound;
 
-
 pub use io::{ConnectionId, Direction, NetInput, NetOutput, PeerId};
 
+use crate::api::{AttachRequest, DetachRequest};
 use crate::config::SpeakerConfig;
+use crate::config::VpnType;
+use crate::dataplane::{Capabilities, Operation};
 use crate::rib::codec::RouteAttributes;
-use crate::rib::{
-    GracefulRestart, InstanceEvent, InstanceId, PeerSession, RibConfig, RibError, RouteTable,
-    Subscription,
-};
+use crate::rib::{GracefulRestart, PeerSession, RibConfig, RouteTable};
 use crate::session::{EstablishedSession, LocalIdentity, Session, SessionOutput, SessionState};
 use crate::time::Instant;
+use crate::vpn::{PendingChange, VpnError, VpnManager, VpnSettings};
 use crate::wire::attr::{AsPath, NextHop, Origin, PathAttribute, PathAttributes};
 use crate::wire::message::{Notification, RouteRefreshSubtype};
 use crate::wire::nlri::Nlri;
@@ -79,7 +79,57 @@ pub enum SpeakerEvent {
         /// Who dialled.
         remote: SocketAddr,
     },
+    /// A VPN instance ignored a route or an operation failed.
+    VpnWarning {
+        /// What happened.
+        message: String,
+    },
+    /// An attach or detach was carried out or refused.
+    ApiDone {
+        /// The call, for logs.
+        call: String,
+        /// The error, if it failed.
+        error: Option<String>,
+    },
 }
+
+/// A call of the REST API (reference §3), typed and validated (see [`crate::api`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiCall {
+    /// `POST /attach_localport`.
+    Attach(Box<AttachRequest>),
+    /// `POST /detach_localport`.
+    Detach(Box<DetachRequest>),
+}
+
+impl ApiCall {
+    fn describe(&self) -> String {
+        match self {
+            ApiCall::Attach(r) => format!(
+                "attach {} {} to {} {}",
+                r.mac_address,
+                r.ip_address.as_ref().map_or("", |ip| ip.text.as_str()),
+                r.vpn_type.name(),
+                r.vpn_instance_id
+            ),
+            ApiCall::Detach(r) => format!(
+                "detach {} {} from {} {}",
+                r.mac_address,
+                r.ip_address.as_ref().map_or("", |ip| ip.text.as_str()),
+                r.vpn_type.name(),
+                r.vpn_instance_id
+            ),
+        }
+    }
+}
+
+/// The runtime's name for an API call, to match the answer to the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct ApiTicket(pub u64);
+
+/// The speaker's name for a batch of dataplane operations, to match the driver's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct BatchId(pub u64);
 
 /// What the speaker asks of its runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +138,23 @@ pub enum Output {
     Net(NetOutput),
     /// Something to log.
     Event(SpeakerEvent),
+    /// Operations for the driver of `vpn_type`, to apply in order, batch after batch; answer
+    /// with [`Speaker::dataplane_done`].
+    Dataplane {
+        /// The batch.
+        batch: BatchId,
+        /// Whose driver.
+        vpn_type: VpnType,
+        /// The operations.
+        ops: Vec<Operation>,
+    },
+    /// The answer to an API call.
+    ApiReply {
+        /// The call.
+        ticket: ApiTicket,
+        /// Success, or why not (with its HTTP status).
+        result: Result<(), VpnError>,
+    },
 }
 
 /// One peer's state for status pages and the looking glass.
@@ -123,7 +190,12 @@ pub struct Speaker {
     conns: BTreeMap<ConnectionId, PeerId>,
     rib: Rib,
     outputs: VecDeque<Output>,
-    instance_events: VecDeque<InstanceEvent<Nlri, RouteAttributes>>,
+    vpn: VpnManager,
+    /// The API call waiting for its dataplane batch.
+    pending: Option<(BatchId, ApiTicket, String, PendingChange)>,
+    /// API calls waiting for the pending one: they are carried out one at a time, in order.
+    queued: VecDeque<(ApiTicket, ApiCall)>,
+    next_batch: u64,
     stopped: bool,
 }
 
@@ -165,13 +237,26 @@ impl Speaker {
             RibConfig::new(config.local_as),
             Arc::new(membership_attributes(&config)),
         );
+        let bgp_address = match config.local_address {
+            IpAddr::V4(v4) if !v4.is_unspecified() => v4,
+            _ => config.router_id,
+        };
+        let vpn = VpnManager::new(VpnSettings {
+            bgp_address,
+            dataplane_address: BTreeMap::new(),
+            capabilities: BTreeMap::new(),
+            seed,
+        });
         Speaker {
             config,
             peers,
             conns: BTreeMap::new(),
             rib,
             outputs: VecDeque::new(),
-            instance_events: VecDeque::new(),
+            vpn,
+            pending: None,
+            queued: VecDeque::new(),
+            next_batch: 1,
             stopped: false,
         }
     }
@@ -295,9 +380,141 @@ impl Speaker {
         self.outputs.pop_front()
     }
 
-    /// The next route change for a subscribed instance.
-    pub fn poll_instance_event(&mut self) -> Option<InstanceEvent<Nlri, RouteAttributes>> {
-        self.instance_events.pop_front()
+    /// The VPN instances (looking glass).
+    pub fn vpn(&self) -> &VpnManager {
+        &self.vpn
+    }
+
+    /// Declares the driver of a VPN type: what it can do and its local address (next hop of
+    /// our routes, tunnel endpoint). Attaches of a type with no driver are refused.
+    pub fn register_driver(
+        &mut self,
+        vpn_type: VpnType,
+        address: IpAddr,
+        capabilities: Capabilities,
+    ) {
+        self.vpn.set_driver(vpn_type, address, capabilities);
+    }
+
+    /// An API call. The answer comes as [`Output::ApiReply`], after the dataplane accepted the
+    /// change; calls are carried out one at a time, in order.
+    pub fn api(&mut self, now: Instant, ticket: ApiTicket, call: ApiCall) {
+        if self.pending.is_some() {
+            self.queued.push_back((ticket, call));
+            return;
+        }
+        self.start_call(now, ticket, call);
+        self.flush_rib(now);
+    }
+
+    /// The driver's answer to a batch: `Err` with the failures' description.
+    pub fn dataplane_done(&mut self, now: Instant, batch: BatchId, result: Result<(), String>) {
+        match self.pending.take() {
+            Some((pending_batch, ticket, call, change)) if pending_batch == batch => {
+                match result {
+                    Ok(()) => {
+                        let ops = self.vpn.commit(&mut self.rib, change);
+                        self.emit_ops_for_any(ops);
+                        self.reply(ticket, call, Ok(()));
+                    }
+                    Err(message) => {
+                        let vpn_type = change.vpn_type(&self.vpn);
+                        let undo = self.vpn.abort(change);
+                        if let Some(vpn_type) = vpn_type {
+                            self.emit_ops(vpn_type, undo);
+                        }
+                        self.reply(ticket, call, Err(VpnError::Dataplane(message)));
+                    }
+                }
+                self.flush_rib(now);
+                while self.pending.is_none() {
+                    let Some((ticket, call)) = self.queued.pop_front() else {
+                        break;
+                    };
+                    self.start_call(now, ticket, call);
+                    self.flush_rib(now);
+                }
+            }
+            other => {
+                self.pending = other;
+                if let Err(message) = result {
+                    self.outputs
+                        .push_back(Output::Event(SpeakerEvent::VpnWarning {
+                            message: format!("dataplane batch {} failed: {message}", batch.0),
+                        }));
+                }
+            }
+        }
+    }
+
+    fn start_call(&mut self, now: Instant, ticket: ApiTicket, call: ApiCall) {
+        let description = call.describe();
+        if self.stopped {
+            self.reply(
+                ticket,
+                description,
+                Err(VpnError::Client("the speaker is shutting down".to_string())),
+            );
+            return;
+        }
+        let planned = match call {
+            ApiCall::Attach(request) => self.vpn.plan_attach(*request),
+            ApiCall::Detach(request) => self.vpn.plan_detach(*request),
+        };
+        match planned {
+            Err(e) => self.reply(ticket, description, Err(e)),
+            Ok((change, ops)) if ops.is_empty() => {
+                let more = self.vpn.commit(&mut self.rib, change);
+                self.emit_ops_for_any(more);
+                self.reply(ticket, description, Ok(()));
+                self.flush_rib(now);
+            }
+            Ok((change, ops)) => {
+                let Some(vpn_type) = change.vpn_type(&self.vpn) else {
+                    self.reply(
+                        ticket,
+                        description,
+                        Err(VpnError::Client("VPN instance vanished".to_string())),
+                    );
+                    return;
+                };
+                let batch = self.emit_ops(vpn_type, ops);
+                self.pending = Some((batch, ticket, description, change));
+            }
+        }
+    }
+
+    fn reply(&mut self, ticket: ApiTicket, call: String, result: Result<(), VpnError>) {
+        self.outputs.push_back(Output::Event(SpeakerEvent::ApiDone {
+            call,
+            error: result.as_ref().err().map(ToString::to_string),
+        }));
+        self.outputs.push_back(Output::ApiReply { ticket, result });
+    }
+
+    fn emit_ops(&mut self, vpn_type: VpnType, ops: Vec<Operation>) -> BatchId {
+        let batch = BatchId(self.next_batch);
+        self.next_batch += 1;
+        if !ops.is_empty() {
+            self.outputs.push_back(Output::Dataplane {
+                batch,
+                vpn_type,
+                ops,
+            });
+        }
+        batch
+    }
+
+    fn emit_ops_for_any(&mut self, ops: Vec<Operation>) {
+        let mut by_type: BTreeMap<VpnType, Vec<Operation>> = BTreeMap::new();
+        for op in ops {
+            if let Some(t) = self.vpn.vpn_type_of(op.instance()) {
+                by_type.entry(t).or_default().push(op);
+            }
+        }
+        for (t, ops) in by_type {
+            self.emit_ops(t, ops);
+        }
     }
 
     /// When to call [`Speaker::handle_timeout`] if nothing else happens.
@@ -329,39 +546,6 @@ impl Speaker {
                 }
             })
             .collect()
-    }
-
-    /// A local instance advertises a route (RFC 4364 §4.3.1 and friends): it goes to every peer
-    /// that wants it.
-    pub fn advertise(
-        &mut self,
-        now: Instant,
-        instance: InstanceId,
-        nlri: Nlri,
-        attributes: Arc<RouteAttributes>,
-    ) -> Result<(), RibError> {
-        let result = self.rib.advertise(instance, nlri, attributes);
-        self.flush_rib(now);
-        result
-    }
-
-    /// A local instance withdraws a route it advertised.
-    pub fn withdraw(&mut self, now: Instant, instance: InstanceId, nlri: &Nlri) -> bool {
-        let withdrawn = self.rib.withdraw(instance, nlri);
-        self.flush_rib(now);
-        withdrawn
-    }
-
-    /// A local instance asks for routes (RFC 4684: this also originates RT-Constraint routes).
-    pub fn subscribe(&mut self, now: Instant, instance: InstanceId, subscription: Subscription) {
-        self.rib.subscribe(instance, subscription);
-        self.flush_rib(now);
-    }
-
-    /// A local instance no longer asks for these routes.
-    pub fn unsubscribe(&mut self, now: Instant, instance: InstanceId, subscription: Subscription) {
-        self.rib.unsubscribe(instance, subscription);
-        self.flush_rib(now);
     }
 
     fn peer_index(&self, slot: &PeerSlot) -> usize {
@@ -611,7 +795,16 @@ impl Speaker {
             }
         }
         while let Some(event) = self.rib.poll_instance_event() {
-            self.instance_events.push_back(event);
+            let Some((vpn_type, outcome)) = self.vpn.route_event(event) else {
+                continue;
+            };
+            for message in outcome.warnings {
+                self.outputs
+                    .push_back(Output::Event(SpeakerEvent::VpnWarning { message }));
+            }
+            if !outcome.ops.is_empty() {
+                self.emit_ops(vpn_type, outcome.ops);
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use bagpipe_core::speaker::Speaker;
 use bagpipe_smol::daemon::run_engine;
+use bagpipe_sync::dataplane::DataplaneHost;
 use bagpipe_sync::host::{init_logging, load_config, log_startup, seed, CommonArgs};
 use clap::Parser;
 use smol::stream::StreamExt;
@@ -34,7 +35,16 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     log_startup("smol", &loaded);
+    let dataplane = match DataplaneHost::from_config(&loaded.daemon, &loaded.resolved) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("bagpipe-bgp: {}: {e}", loaded.source);
+            return ExitCode::from(2);
+        }
+    };
     let mut speaker = Speaker::new(loaded.resolved.speaker.clone(), seed());
+    dataplane.register(&mut speaker);
     let result = smol::block_on(async {
         let (stop_tx, stop_rx) = smol::channel::bounded::<String>(1);
         let mut signals =
@@ -48,7 +58,7 @@ fn main() -> ExitCode {
                     .await;
             }
         });
-        run_engine(&mut speaker, loaded.resolved.listen, stop_rx)
+        run_engine(&mut speaker, loaded.resolved.listen, stop_rx, dataplane)
             .await
             .map_err(|e| e.to_string())
     });

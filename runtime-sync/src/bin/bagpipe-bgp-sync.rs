@@ -2,6 +2,7 @@
 //! embedded hosts and tests. Same options; SIGTERM or SIGINT sends a Cease to every peer.
 
 use bagpipe_core::speaker::Speaker;
+use bagpipe_sync::dataplane::DataplaneHost;
 use bagpipe_sync::host::{init_logging, load_config, log_startup, seed, CommonArgs};
 use bagpipe_sync::run_engine;
 use clap::Parser;
@@ -41,8 +42,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    let mut dataplane = match DataplaneHost::from_config(&loaded.daemon, &loaded.resolved) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("bagpipe-bgp-sync: {}: {e}", loaded.source);
+            return ExitCode::from(2);
+        }
+    };
     let mut speaker = Speaker::new(loaded.resolved.speaker.clone(), seed());
-    match run_engine(&mut speaker, loaded.resolved.listen, &stop) {
+    dataplane.register(&mut speaker);
+    match run_engine(&mut speaker, loaded.resolved.listen, &stop, &mut dataplane) {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

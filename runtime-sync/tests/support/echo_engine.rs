@@ -4,7 +4,9 @@
 
 #![allow(dead_code)]
 
-use bagpipe_core::speaker::{ConnectionId, Direction, NetInput, NetOutput, PeerId};
+use bagpipe_core::speaker::{
+    ApiCall, ApiTicket, BatchId, ConnectionId, Direction, NetInput, NetOutput, Output, PeerId,
+};
 use bagpipe_core::time::Instant;
 use bagpipe_sync::Engine;
 use std::collections::{BTreeSet, VecDeque};
@@ -127,9 +129,13 @@ impl Engine for EchoEngine {
         }
     }
 
-    fn poll_net(&mut self) -> Option<NetOutput> {
-        self.out.pop_front()
+    fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front().map(Output::Net)
     }
+
+    fn dataplane_done(&mut self, _now: Instant, _batch: BatchId, _result: Result<(), String>) {}
+
+    fn api(&mut self, _now: Instant, _ticket: ApiTicket, _call: ApiCall) {}
 
     fn poll_timeout(&self) -> Option<Instant> {
         self.timer

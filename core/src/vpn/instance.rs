@@ -1,0 +1,704 @@
+//! One VPN instance: an E-VPN instance (RFC 7432, RFC 8365 VXLAN) or an IP-VPN VRF (RFC 4364):
+//! its endpoints and the routes it advertises for them, and the routes it imports turned into
+//! dataplane operations (reference §2.2 to §2.4).
+
+use super::error::VpnError;
+use crate::api::{self, Direction as ApiDirection, EndpointIp};
+use crate::config::VpnType;
+use crate::dataplane::{
+    Capabilities, Destination, Direction, Encapsulation, FloodEntry, NeighbourEntry, NextHop,
+    Operation, RemoteEndpoint, TunnelId,
+};
+use crate::rib::codec::RouteAttributes;
+use crate::rib::{BestChange, BestRouteTracker, InstanceId, Route, RouteEvent, RouteOrder};
+use crate::speaker::outbound::DEFAULT_LOCAL_PREF;
+use crate::wire::attr::{
+    AsPath, NextHop as WireNextHop, Origin, PathAttribute, PathAttributes, PmsiTunnel,
+};
+use crate::wire::extcomm::ExtendedCommunity;
+use crate::wire::nlri::{Esi, EvpnRoute, IpPrefix, Ipv4Prefix, Ipv6Prefix, Nlri, VpnRoute};
+use crate::wire::{Family, Label, LabelStackEntry, MacAddress, RouteDistinguisher, RouteTarget};
+use ipnetwork::IpNetwork;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// An endpoint: a MAC, and the IP as the API gave it (None: the MAC alone), as BaGPipe-BGP keys
+/// them (reference §2.2).
+pub type EndpointKey = (MacAddress, Option<String>);
+
+/// What a tracked received route is about (reference §2.3, §2.4).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub enum TrackedEntry {
+    /// E-VPN MAC/IP routes of one MAC (the FDB entry).
+    Mac(MacAddress),
+    /// E-VPN Inclusive Multicast routes of one originator and RD (a flood entry).
+    Multicast(IpAddr, RouteDistinguisher),
+    /// IP-VPN routes of one prefix.
+    Prefix(IpPrefix),
+}
+
+/// A MAC plugged on this node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluggedMac {
+    /// The per-MAC label (the VPN-IPv4 label; reference §2.2 step 3).
+    pub label: Label,
+    /// The port as the API described it: a MAC is bound to one port.
+    pub local_port: api::LocalPort,
+    /// The interface.
+    pub linuxif: String,
+    /// The consistent hash order of its routes.
+    pub lb_order: u32,
+}
+
+/// A plugged endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The IP, as given.
+    pub ip: Option<EndpointIp>,
+    /// The route advertised for it, if any (direction `from-port` advertises none).
+    pub route: Option<Nlri>,
+    /// Its own RD number, when it has one (subnet and MAC-only routes).
+    pub rd_number: Option<u16>,
+    /// LOCAL_PREF of its route.
+    pub local_pref: u32,
+    /// Traffic direction.
+    pub direction: ApiDirection,
+    /// Free text from the API.
+    pub description: Option<serde_json::Value>,
+}
+
+/// The fixed identity of an instance, decided at creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceIdentity {
+    /// Internal id (names, route table subscriber).
+    pub id: InstanceId,
+    /// The API's `vpn_instance_id`.
+    pub external_id: String,
+    /// E-VPN or IP-VPN.
+    pub vpn_type: VpnType,
+    /// The instance's label or VNI.
+    pub tunnel: TunnelId,
+    /// Whether the VNI was forced by the API (then not a label of the allocator).
+    pub forced_vni: bool,
+    /// The instance RD number (`local_address:n`).
+    pub rd_number: u16,
+    /// Our BGP address (RD administrator, originator, multicast next hop).
+    pub bgp_address: Ipv4Addr,
+    /// The dataplane's address (next hop of endpoint routes, PMSI tunnel endpoint).
+    pub dataplane_address: IpAddr,
+    /// The gateway of the subnet (IP-VPN).
+    pub gateway_ip: Option<IpAddr>,
+    /// The prefix length of the first attach.
+    pub subnet_len: Option<u8>,
+    /// The bridge to use (Linux E-VPN driver).
+    pub linuxbr: Option<String>,
+}
+
+impl InstanceIdentity {
+    /// The instance's RD.
+    pub fn rd(&self) -> RouteDistinguisher {
+        rd(self.bgp_address, self.rd_number)
+    }
+
+    /// The route family of the instance.
+    pub fn family(&self) -> Family {
+        match self.vpn_type {
+            VpnType::Evpn => Family::EVPN,
+            VpnType::Ipvpn => Family::VPNV4,
+        }
+    }
+
+    /// `EVI-<n>` or `VRF-<n>`, the names BaGPipe-BGP shows.
+    pub fn name(&self) -> String {
+        match self.vpn_type {
+            VpnType::Evpn => format!("EVI-{}", self.id.0),
+            VpnType::Ipvpn => format!("VRF-{}", self.id.0),
+        }
+    }
+}
+
+/// A type-1 RD `address:number` (reference §2.1).
+pub fn rd(address: Ipv4Addr, number: u16) -> RouteDistinguisher {
+    RouteDistinguisher::Ipv4 {
+        addr: address,
+        number,
+    }
+}
+
+/// What an endpoint route is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct EndpointRouteSpec<'a> {
+    /// The MAC.
+    pub mac: MacAddress,
+    /// The IP, as given.
+    pub ip: Option<&'a EndpointIp>,
+    /// Advertise the prefix rather than the host route (IP-VPN).
+    pub advertise_subnet: bool,
+    /// The per-MAC label.
+    pub label: Label,
+    /// The endpoint's own RD number, when it needs one.
+    pub endpoint_rd: Option<u16>,
+    /// Consistent hash order.
+    pub lb_order: u32,
+    /// LOCAL_PREF.
+    pub local_pref: u32,
+}
+
+/// A VPN instance.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// What does not change.
+    pub identity: InstanceIdentity,
+    /// Free text from the API (`instance_description`).
+    pub description: Option<String>,
+    /// Import route targets.
+    pub import_rts: Vec<RouteTarget>,
+    /// Export route targets.
+    pub export_rts: Vec<RouteTarget>,
+    /// What the driver supports.
+    pub capabilities: Capabilities,
+    /// Plugged MACs.
+    pub macs: BTreeMap<MacAddress, PluggedMac>,
+    /// Plugged endpoints.
+    pub endpoints: BTreeMap<EndpointKey, Endpoint>,
+    /// The Inclusive Multicast route (E-VPN).
+    pub multicast_route: Option<Nlri>,
+    tracker: BestRouteTracker<TrackedEntry, Nlri, RouteAttributes>,
+    /// Received (IP, MAC) pairs and how many routes carry each (ARP suppression entries).
+    neighbours: BTreeMap<NeighbourEntry, usize>,
+    /// Received MAC/IP route keys that contributed a neighbour entry.
+    neighbour_routes:
+        BTreeMap<(crate::rib::RouteSource, crate::rib::codec::NlriKey), NeighbourEntry>,
+}
+
+/// What handling a route event produced.
+#[derive(Debug, Default)]
+pub struct RouteOutcome {
+    /// Dataplane operations.
+    pub ops: Vec<Operation>,
+    /// Routes ignored, and why.
+    pub warnings: Vec<String>,
+}
+
+impl Instance {
+    /// A new instance with no endpoint.
+    pub fn new(identity: InstanceIdentity, capabilities: Capabilities, salt: u64) -> Self {
+        let order = if capabilities.ecmp {
+            RouteOrder::Ecmp
+        } else {
+            RouteOrder::Salted { salt }
+        };
+        Instance {
+            identity,
+            description: None,
+            import_rts: Vec::new(),
+            export_rts: Vec::new(),
+            capabilities,
+            macs: BTreeMap::new(),
+            endpoints: BTreeMap::new(),
+            multicast_route: None,
+            tracker: BestRouteTracker::new(order),
+            neighbours: BTreeMap::new(),
+            neighbour_routes: BTreeMap::new(),
+        }
+    }
+
+    /// The best routes, by entry (looking glass).
+    pub fn best_routes(
+        &self,
+    ) -> impl Iterator<Item = (&TrackedEntry, &[Route<Nlri, RouteAttributes>])> {
+        self.tracker
+            .entries()
+            .map(|e| (e, self.tracker.best_routes(e)))
+    }
+
+    /// The dataplane operation that creates the instance.
+    pub fn create_operation(&self) -> Operation {
+        let id = &self.identity;
+        Operation::CreateInstance(crate::dataplane::InstanceSpec {
+            vpn_type: id.vpn_type,
+            instance: id.id,
+            external_id: id.external_id.clone(),
+            id: id.tunnel,
+            linuxbr: id.linuxbr.clone(),
+            gateway: match (id.gateway_ip, id.subnet_len) {
+                (Some(ip), Some(len)) => IpNetwork::new(ip, len).ok(),
+                (Some(ip), None) => IpNetwork::new(ip, if ip.is_ipv4() { 32 } else { 128 }).ok(),
+                _ => None,
+            },
+        })
+    }
+
+    fn encapsulation_communities(&self) -> Vec<ExtendedCommunity> {
+        self.capabilities
+            .advertised_tunnel_types()
+            .into_iter()
+            .map(|tunnel_type| ExtendedCommunity::Encapsulation { tunnel_type })
+            .collect()
+    }
+
+    fn route_target_communities(&self) -> Vec<ExtendedCommunity> {
+        self.export_rts
+            .iter()
+            .map(|&target| ExtendedCommunity::RouteTarget { target })
+            .collect()
+    }
+
+    /// The attributes of an endpoint route (reference §2.2 step 5).
+    fn endpoint_attributes(
+        &self,
+        next_hop: WireNextHop,
+        lb_order: u32,
+        local_pref: u32,
+    ) -> RouteAttributes {
+        let mut communities = self.route_target_communities();
+        communities.extend(self.encapsulation_communities());
+        communities.push(ExtendedCommunity::ConsistentHashSortOrder { order: lb_order });
+        RouteAttributes {
+            next_hop,
+            attributes: PathAttributes {
+                list: vec![
+                    PathAttribute::Origin(Origin::Igp),
+                    PathAttribute::AsPath(AsPath::default()),
+                    PathAttribute::LocalPref(local_pref),
+                    PathAttribute::ExtendedCommunities(communities),
+                ],
+            },
+        }
+    }
+
+    fn dataplane_next_hop(&self) -> WireNextHop {
+        match (self.identity.vpn_type, self.identity.dataplane_address) {
+            (VpnType::Ipvpn, IpAddr::V4(addr)) => WireNextHop::VpnIpv4 {
+                rd: RouteDistinguisher::As2 { asn: 0, number: 0 },
+                addr,
+            },
+            (VpnType::Ipvpn, IpAddr::V6(global)) => WireNextHop::VpnIpv6 {
+                rd: RouteDistinguisher::As2 { asn: 0, number: 0 },
+                global,
+                link_local: None,
+            },
+            (VpnType::Evpn, IpAddr::V4(a)) => WireNextHop::Ipv4(a),
+            (VpnType::Evpn, IpAddr::V6(global)) => WireNextHop::Ipv6 {
+                global,
+                link_local: None,
+            },
+        }
+    }
+
+    /// The E-VPN Inclusive Multicast Ethernet Tag route (RFC 7432 §7.3, §11) with its PMSI
+    /// Tunnel attribute, ingress replication to our dataplane address (RFC 6514 §5, RFC 8365
+    /// §5.1.3: the label field carries the VNI).
+    pub fn multicast_route(&self) -> Option<(Nlri, RouteAttributes)> {
+        if self.identity.vpn_type != VpnType::Evpn {
+            return None;
+        }
+        let nlri = Nlri::Evpn(EvpnRoute::InclusiveMulticast {
+            rd: self.identity.rd(),
+            ethernet_tag: 0,
+            originator: IpAddr::V4(self.identity.bgp_address),
+        });
+        let mut communities = self.route_target_communities();
+        communities.extend(self.encapsulation_communities());
+        let tunnel_id = match self.identity.dataplane_address {
+            IpAddr::V4(a) => a.octets().to_vec(),
+            IpAddr::V6(a) => a.octets().to_vec(),
+        };
+        let attrs = RouteAttributes {
+            next_hop: WireNextHop::Ipv4(self.identity.bgp_address),
+            attributes: PathAttributes {
+                list: vec![
+                    PathAttribute::Origin(Origin::Igp),
+                    PathAttribute::AsPath(AsPath::default()),
+                    PathAttribute::LocalPref(DEFAULT_LOCAL_PREF),
+                    PathAttribute::ExtendedCommunities(communities),
+                    PathAttribute::PmsiTunnel(PmsiTunnel {
+                        flags: 0,
+                        tunnel_type: PmsiTunnel::INGRESS_REPLICATION,
+                        label: self.tunnel_label_field(),
+                        tunnel_id,
+                    }),
+                ],
+            },
+        };
+        Some((nlri, attrs))
+    }
+
+    /// The label field of our E-VPN routes: the VNI raw for VXLAN (RFC 8365 §5.1.3), else the
+    /// instance label with the bottom-of-stack bit.
+    fn tunnel_label_field(&self) -> LabelStackEntry {
+        match self.identity.tunnel {
+            TunnelId::Vni(vni) => LabelStackEntry::from_vni(vni),
+            TunnelId::Label(label) => LabelStackEntry::from_label(label, true),
+        }
+    }
+
+    /// The route for an endpoint (reference §2.2 step 5, §2.3, §2.4).
+    pub fn endpoint_route(&self, spec: &EndpointRouteSpec<'_>) -> Option<(Nlri, RouteAttributes)> {
+        let EndpointRouteSpec {
+            mac,
+            ip,
+            advertise_subnet,
+            label,
+            endpoint_rd,
+            lb_order,
+            local_pref,
+        } = *spec;
+        let attrs = self.endpoint_attributes(self.dataplane_next_hop(), lb_order, local_pref);
+        match self.identity.vpn_type {
+            VpnType::Evpn => {
+                let (rd, ip) = match ip {
+                    Some(ip) => (self.identity.rd(), Some(ip.prefix.ip())),
+                    None => (
+                        super::instance::rd(self.identity.bgp_address, endpoint_rd?),
+                        None,
+                    ),
+                };
+                let nlri = Nlri::Evpn(EvpnRoute::MacIpAdvertisement {
+                    rd,
+                    esi: Esi::ZERO,
+                    ethernet_tag: 0,
+                    mac,
+                    ip,
+                    label1: self.tunnel_label_field(),
+                    label2: None,
+                });
+                Some((nlri, attrs))
+            }
+            VpnType::Ipvpn => {
+                let ip = ip?;
+                let host_len = if ip.prefix.is_ipv4() { 32 } else { 128 };
+                let len = if advertise_subnet {
+                    ip.prefix.prefix()
+                } else {
+                    host_len
+                };
+                let prefix = ip_prefix(ip.prefix.ip(), len)?;
+                let rd = if len == host_len {
+                    self.identity.rd()
+                } else {
+                    super::instance::rd(self.identity.bgp_address, endpoint_rd?)
+                };
+                let route =
+                    VpnRoute::new(rd, prefix, vec![LabelStackEntry::from_label(label, true)])?;
+                Some((Nlri::Vpn(route), attrs))
+            }
+        }
+    }
+
+    /// Whether an endpoint route needs its own RD (MAC-only E-VPN route, IP-VPN subnet route).
+    pub fn needs_endpoint_rd(&self, ip: Option<&EndpointIp>, advertise_subnet: bool) -> bool {
+        match (self.identity.vpn_type, ip) {
+            (VpnType::Evpn, ip) => ip.is_none(),
+            (VpnType::Ipvpn, Some(ip)) => {
+                let host_len = if ip.prefix.is_ipv4() { 32 } else { 128 };
+                advertise_subnet && ip.prefix.prefix() != host_len
+            }
+            (VpnType::Ipvpn, None) => false,
+        }
+    }
+
+    /// A received route changed (from the route table's dispatch): best-route tracking, then
+    /// the dataplane operations that follow (reference §2.2 to §2.4).
+    pub fn route_event(&mut self, event: RouteEvent<Nlri, RouteAttributes>) -> RouteOutcome {
+        let mut outcome = RouteOutcome::default();
+        let (route, advertised) = match event {
+            RouteEvent::Advertised(r) => (r, true),
+            RouteEvent::Withdrawn(r) => (r, false),
+        };
+        let Some(entry) = self.entry_of(&route, &mut outcome) else {
+            return outcome;
+        };
+        self.track_neighbour(&route, advertised, &mut outcome);
+        let mut changes = Vec::new();
+        if advertised {
+            self.tracker.advertise(entry, route, &mut changes);
+        } else {
+            self.tracker.withdraw(&entry, &route, &mut changes);
+        }
+        for change in changes {
+            match change {
+                BestChange::NewBest { entry, route } => {
+                    if let Some(op) = self.remote_operation(&entry, &route, true, &mut outcome) {
+                        outcome.ops.push(op);
+                    }
+                }
+                BestChange::BestRemoved { entry, route, last } => {
+                    // Without ECMP the next best route replaces the state (reference §2.2
+                    // `_skip_route_removal`).
+                    if !self.capabilities.ecmp && !last {
+                        continue;
+                    }
+                    if let Some(op) = self.remote_operation(&entry, &route, false, &mut outcome) {
+                        outcome.ops.push(op);
+                    }
+                }
+            }
+        }
+        outcome
+    }
+
+    /// Every best route withdrawn (instance removal): the operations that undo them.
+    pub fn withdraw_all(&mut self) -> Vec<Operation> {
+        let mut changes = Vec::new();
+        self.tracker.withdraw_all(&mut changes);
+        let mut outcome = RouteOutcome::default();
+        for change in changes {
+            if let BestChange::BestRemoved { entry, route, .. } = change {
+                if let Some(op) = self.remote_operation(&entry, &route, false, &mut outcome) {
+                    outcome.ops.push(op);
+                }
+            }
+        }
+        for (entry, _) in std::mem::take(&mut self.neighbours) {
+            outcome.ops.push(Operation::RemoveNeighbour {
+                instance: self.identity.id,
+                entry,
+            });
+        }
+        self.neighbour_routes.clear();
+        outcome.ops
+    }
+
+    fn entry_of(
+        &self,
+        route: &Route<Nlri, RouteAttributes>,
+        outcome: &mut RouteOutcome,
+    ) -> Option<TrackedEntry> {
+        match (self.identity.vpn_type, route.nlri()) {
+            (VpnType::Evpn, Nlri::Evpn(EvpnRoute::MacIpAdvertisement { mac, .. })) => {
+                Some(TrackedEntry::Mac(*mac))
+            }
+            (VpnType::Evpn, Nlri::Evpn(EvpnRoute::InclusiveMulticast { rd, originator, .. })) => {
+                Some(TrackedEntry::Multicast(*originator, *rd))
+            }
+            (VpnType::Ipvpn, Nlri::Vpn(v)) => {
+                let imported = route
+                    .route_targets()
+                    .iter()
+                    .any(|rt| self.import_rts.contains(rt));
+                imported.then_some(TrackedEntry::Prefix(v.prefix))
+            }
+            (_, nlri) => {
+                outcome.warnings.push(format!(
+                    "{}: route {nlri:?} ignored: not a route this instance uses",
+                    self.identity.name()
+                ));
+                None
+            }
+        }
+    }
+
+    /// ARP suppression entries from every received MAC/IP route with an IP (beyond BaGPipe-BGP,
+    /// which kept one IP per MAC).
+    fn track_neighbour(
+        &mut self,
+        route: &Route<Nlri, RouteAttributes>,
+        advertised: bool,
+        outcome: &mut RouteOutcome,
+    ) {
+        let Nlri::Evpn(EvpnRoute::MacIpAdvertisement {
+            mac, ip: Some(ip), ..
+        }) = route.nlri()
+        else {
+            return;
+        };
+        use crate::rib::RibNlri;
+        let key = (route.source(), route.nlri().key());
+        let entry = NeighbourEntry { ip: *ip, mac: *mac };
+        let instance = self.identity.id;
+        if advertised {
+            if self.neighbour_routes.insert(key, entry).is_none() {
+                let count = self.neighbours.entry(entry).or_insert(0);
+                *count += 1;
+                if *count == 1 {
+                    outcome
+                        .ops
+                        .push(Operation::AddNeighbour { instance, entry });
+                }
+            }
+        } else if let Some(entry) = self.neighbour_routes.remove(&key) {
+            if let Some(count) = self.neighbours.get_mut(&entry) {
+                *count -= 1;
+                if *count == 0 {
+                    self.neighbours.remove(&entry);
+                    outcome
+                        .ops
+                        .push(Operation::RemoveNeighbour { instance, entry });
+                }
+            }
+        }
+    }
+
+    /// The encapsulations a route offers (reference §2.2 `_check_encaps`): its Encapsulation
+    /// communities, or the default one.
+    fn offered_encapsulations(route: &Route<Nlri, RouteAttributes>) -> Vec<Encapsulation> {
+        route
+            .attributes()
+            .attributes
+            .extended_communities()
+            .iter()
+            .filter_map(|c| match c {
+                ExtendedCommunity::Encapsulation { tunnel_type } => {
+                    Some(Encapsulation::Tunnel(*tunnel_type))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn remote_operation(
+        &self,
+        entry: &TrackedEntry,
+        route: &Route<Nlri, RouteAttributes>,
+        add: bool,
+        outcome: &mut RouteOutcome,
+    ) -> Option<Operation> {
+        let instance = self.identity.id;
+        let name = self.identity.name();
+        let offered = Self::offered_encapsulations(route);
+        let Some(encapsulation) = self.capabilities.select_encapsulation(&offered) else {
+            if add {
+                outcome.warnings.push(format!(
+                    "{name}: route {:?} ignored: its encapsulations {offered:?} are not supported by the {} driver",
+                    route.nlri(),
+                    self.capabilities.driver
+                ));
+            }
+            return None;
+        };
+        let remote_pe = next_hop_address(&route.attributes().next_hop);
+        match (entry, route.nlri()) {
+            (TrackedEntry::Mac(mac), Nlri::Evpn(EvpnRoute::MacIpAdvertisement { label1, .. })) => {
+                let remote_pe = remote_pe?;
+                let id = if encapsulation == Encapsulation::VXLAN {
+                    TunnelId::Vni(label1.vni())
+                } else {
+                    TunnelId::Label(label1.label())
+                };
+                let endpoint = RemoteEndpoint {
+                    destination: Destination::Mac(*mac),
+                    next_hop: NextHop {
+                        remote_pe,
+                        id,
+                        encapsulation,
+                    },
+                    lb_consistent_hash_order: 0,
+                };
+                Some(if add {
+                    Operation::SetupRemoteEndpoint { instance, endpoint }
+                } else {
+                    Operation::RemoveRemoteEndpoint { instance, endpoint }
+                })
+            }
+            (TrackedEntry::Multicast(..), Nlri::Evpn(EvpnRoute::InclusiveMulticast { .. })) => {
+                let Some(pmsi) = route.attributes().attributes.pmsi_tunnel() else {
+                    if add {
+                        outcome.warnings.push(format!(
+                            "{name}: multicast route {:?} ignored: no PMSI Tunnel attribute",
+                            route.nlri()
+                        ));
+                    }
+                    return None;
+                };
+                let Some(remote_vtep) = pmsi.ingress_replication_endpoint() else {
+                    if add {
+                        outcome.warnings.push(format!(
+                            "{name}: multicast route {:?} ignored: PMSI tunnel is not ingress replication",
+                            route.nlri()
+                        ));
+                    }
+                    return None;
+                };
+                let id = if encapsulation == Encapsulation::VXLAN {
+                    TunnelId::Vni(pmsi.label.vni())
+                } else {
+                    TunnelId::Label(pmsi.label.label())
+                };
+                let entry = FloodEntry {
+                    remote_vtep,
+                    id,
+                    encapsulation,
+                };
+                Some(if add {
+                    Operation::AddFloodEntry { instance, entry }
+                } else {
+                    Operation::RemoveFloodEntry { instance, entry }
+                })
+            }
+            (TrackedEntry::Prefix(prefix), Nlri::Vpn(v)) => {
+                let remote_pe = remote_pe?;
+                let [label] = v.labels.as_slice() else {
+                    if add {
+                        outcome.warnings.push(format!(
+                            "{name}: route {:?} ignored: exactly one label expected",
+                            route.nlri()
+                        ));
+                    }
+                    return None;
+                };
+                let lb = route
+                    .attributes()
+                    .attributes
+                    .extended_communities()
+                    .iter()
+                    .find_map(|c| match c {
+                        ExtendedCommunity::ConsistentHashSortOrder { order } => Some(*order),
+                        _ => None,
+                    })
+                    .unwrap_or(0);
+                let destination =
+                    Destination::Prefix(IpNetwork::new(prefix.addr(), prefix.len()).ok()?);
+                let endpoint = RemoteEndpoint {
+                    destination,
+                    next_hop: NextHop {
+                        remote_pe,
+                        id: TunnelId::Label(label.label()),
+                        encapsulation,
+                    },
+                    lb_consistent_hash_order: lb,
+                };
+                Some(if add {
+                    Operation::SetupRemoteEndpoint { instance, endpoint }
+                } else {
+                    Operation::RemoveRemoteEndpoint { instance, endpoint }
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The address a route's next hop points to.
+pub fn next_hop_address(next_hop: &WireNextHop) -> Option<IpAddr> {
+    match next_hop {
+        WireNextHop::Ipv4(a) | WireNextHop::VpnIpv4 { addr: a, .. } => Some(IpAddr::V4(*a)),
+        WireNextHop::Ipv6 { global, .. } | WireNextHop::VpnIpv6 { global, .. } => {
+            Some(IpAddr::V6(*global))
+        }
+        WireNextHop::None | WireNextHop::Raw(_) => None,
+    }
+}
+
+/// The prefix `addr/len` (host bits cleared).
+pub fn ip_prefix(addr: IpAddr, len: u8) -> Option<IpPrefix> {
+    match addr {
+        IpAddr::V4(a) => Ipv4Prefix::new(a, len).map(IpPrefix::V4),
+        IpAddr::V6(a) => Ipv6Prefix::new(a, len).map(IpPrefix::V6),
+    }
+}
+
+/// The dataplane's direction for the API's.
+pub fn dataplane_direction(direction: ApiDirection) -> Direction {
+    match direction {
+        ApiDirection::Both => Direction::Both,
+        ApiDirection::ToPort => Direction::ToPort,
+        ApiDirection::FromPort => Direction::FromPort,
+    }
+}
+
+/// The attach would bind `mac` to another port than the one it is on.
+pub fn port_conflict(existing: &PluggedMac, requested: &api::LocalPort) -> Option<VpnError> {
+    (existing.local_port != *requested)
+        .then(|| VpnError::Client("MAC address cannot be bound to two different ports".to_string()))
+}

@@ -1,0 +1,749 @@
+//! The VPN manager (reference §2.1): instances by external id, created on first attach and
+//! removed with their last endpoint; the label, RD and instance id allocators; attach and detach
+//! in two steps, so that nothing is applied before the dataplane has accepted it:
+//! [`VpnManager::plan_attach`] / [`VpnManager::plan_detach`] check the request against the
+//! state and give the dataplane operations; [`VpnManager::commit`] applies the change once the
+//! driver succeeded, [`VpnManager::abort`] forgets it (and gives what to undo) when it failed.
+
+use super::allocator::IdAllocator;
+use super::error::VpnError;
+use super::instance::{
+    dataplane_direction, port_conflict, Endpoint, EndpointKey, EndpointRouteSpec, Instance,
+    InstanceIdentity, PluggedMac, RouteOutcome,
+};
+use crate::api::{AttachRequest, DetachRequest};
+use crate::config::VpnType;
+use crate::dataplane::{Capabilities, LocalPort, Operation, TunnelId};
+use crate::rib::codec::RouteAttributes;
+use crate::rib::{InstanceEvent, InstanceId, Subscription};
+use crate::speaker::outbound::DEFAULT_LOCAL_PREF;
+use crate::speaker::Rib;
+use crate::wire::{Family, Label, RouteTarget};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+/// Labels: 16 to 2^20-1 (reference §2.1; 0-15 are reserved, RFC 3032 §2.1).
+const LABEL_MIN: u32 = 16;
+const LABEL_MAX: u32 = (1 << 20) - 1;
+
+/// Where the manager's instances live.
+#[derive(Debug, Clone)]
+pub struct VpnSettings {
+    /// Our BGP address, IPv4 (RD administrator, originator).
+    pub bgp_address: Ipv4Addr,
+    /// The dataplane address per VPN type.
+    pub dataplane_address: BTreeMap<VpnType, IpAddr>,
+    /// The driver capabilities per VPN type.
+    pub capabilities: BTreeMap<VpnType, Capabilities>,
+    /// Seed of the per-instance tie-break salt.
+    pub seed: u64,
+}
+
+/// An accepted change waiting for the dataplane.
+#[derive(Debug, Clone)]
+pub struct PendingChange {
+    kind: ChangeKind,
+}
+
+#[derive(Debug, Clone)]
+enum ChangeKind {
+    Attach {
+        request: Box<AttachRequest>,
+        /// The instance to create, when this attach creates it.
+        new_instance: Option<Box<Instance>>,
+        instance: InstanceId,
+        /// A label allocated for a MAC new on this instance.
+        new_mac_label: Option<Label>,
+        /// An RD number allocated for the endpoint.
+        endpoint_rd: Option<u16>,
+        /// The endpoint is already there: only its route is refreshed.
+        refresh: bool,
+    },
+    Detach {
+        instance: InstanceId,
+        keys: Vec<EndpointKey>,
+    },
+}
+
+impl PendingChange {
+    /// The VPN type whose driver carries the operations.
+    pub fn vpn_type(&self, manager: &VpnManager) -> Option<VpnType> {
+        match &self.kind {
+            ChangeKind::Attach { request, .. } => Some(request.vpn_type),
+            ChangeKind::Detach { instance, .. } => {
+                manager.instances.get(instance).map(|i| i.identity.vpn_type)
+            }
+        }
+    }
+}
+
+/// The VPN instances of the node.
+#[derive(Debug, Clone)]
+pub struct VpnManager {
+    settings: VpnSettings,
+    instances: BTreeMap<InstanceId, Instance>,
+    by_external: BTreeMap<String, InstanceId>,
+    next_instance: u32,
+    labels: IdAllocator,
+    rds: IdAllocator,
+}
+
+impl VpnManager {
+    /// A manager with no instance.
+    pub fn new(settings: VpnSettings) -> Self {
+        VpnManager {
+            settings,
+            instances: BTreeMap::new(),
+            by_external: BTreeMap::new(),
+            next_instance: 1,
+            labels: IdAllocator::new(LABEL_MIN, LABEL_MAX),
+            rds: IdAllocator::new(0, u32::from(u16::MAX)),
+        }
+    }
+
+    /// The instances, by internal id.
+    pub fn instances(&self) -> impl Iterator<Item = &Instance> {
+        self.instances.values()
+    }
+
+    /// The instance with this external id.
+    pub fn instance_by_external_id(&self, id: &str) -> Option<&Instance> {
+        self.by_external.get(id).and_then(|i| self.instances.get(i))
+    }
+
+    /// The labels in use (looking glass `dataplane/ids`).
+    pub fn labels_in_use(&self) -> impl Iterator<Item = u32> + '_ {
+        self.labels.in_use()
+    }
+
+    /// Declares the driver of a VPN type.
+    pub fn set_driver(&mut self, vpn_type: VpnType, address: IpAddr, capabilities: Capabilities) {
+        self.settings.dataplane_address.insert(vpn_type, address);
+        self.settings.capabilities.insert(vpn_type, capabilities);
+    }
+
+    /// The VPN type of an instance.
+    pub fn vpn_type_of(&self, id: InstanceId) -> Option<VpnType> {
+        self.instances.get(&id).map(|i| i.identity.vpn_type)
+    }
+
+    /// The driver capabilities of a VPN type.
+    pub fn capabilities(&self, vpn_type: VpnType) -> Option<&Capabilities> {
+        self.settings.capabilities.get(&vpn_type)
+    }
+
+    fn salt(&self, id: InstanceId) -> u64 {
+        self.settings.seed ^ u64::from(id.0).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// Checks an attach against the state and gives the dataplane operations it needs; nothing
+    /// is changed but identifiers reserved for it (given back by [`VpnManager::abort`]).
+    pub fn plan_attach(
+        &mut self,
+        request: AttachRequest,
+    ) -> Result<(PendingChange, Vec<Operation>), VpnError> {
+        let vpn_type = request.vpn_type;
+        let Some(capabilities) = self.settings.capabilities.get(&vpn_type).cloned() else {
+            return Err(VpnError::Client(format!(
+                "No dataplane driver for VPN type {}",
+                vpn_type.name()
+            )));
+        };
+        if request.local_port.evpn.is_some() {
+            return Err(VpnError::Client(
+                "plugging an E-VPN instance into an IP-VPN (local_port.evpn) is not supported by this version"
+                    .to_string(),
+            ));
+        }
+        let Some(linuxif) = request.local_port.linuxif.clone() else {
+            return Err(VpnError::Client("Missing parameter: 'linuxif'".to_string()));
+        };
+        if !capabilities.supports_direction(dataplane_direction(request.direction)) {
+            return Err(VpnError::Client(format!(
+                "Unsupported direction: {} (the {} driver supports {:?})",
+                request.direction.name(),
+                capabilities.driver,
+                capabilities.directions
+            )));
+        }
+        if vpn_type == VpnType::Ipvpn && request.ip_address.is_none() {
+            return Err(VpnError::Client(
+                "Missing parameter: 'ip_address'".to_string(),
+            ));
+        }
+        let external = request.vpn_instance_id.as_str().to_string();
+        let mut reserved_label: Option<u32> = None;
+        let mut ops = Vec::new();
+        let (instance_id, new_instance) = match self.by_external.get(&external) {
+            Some(&id) => {
+                let existing = self.instances.get(&id).ok_or_else(|| {
+                    VpnError::Client(format!("VPN {external} could not be found"))
+                })?;
+                if existing.identity.vpn_type != vpn_type {
+                    return Err(VpnError::Client(format!(
+                        "VPN instance {external} is of type {}, not {}",
+                        existing.identity.vpn_type.name(),
+                        vpn_type.name()
+                    )));
+                }
+                (id, None)
+            }
+            None => {
+                let id = InstanceId(self.next_instance);
+                let tunnel = match request.vni {
+                    Some(vni) => {
+                        let used = self.instances.values().any(|i| {
+                            i.identity.forced_vni && i.identity.tunnel == TunnelId::Vni(vni)
+                        });
+                        if used {
+                            return Err(VpnError::Client(format!(
+                                "VNI {} is already used by another VPN instance",
+                                vni.value()
+                            )));
+                        }
+                        TunnelId::Vni(vni)
+                    }
+                    None => {
+                        let label = self
+                            .labels
+                            .allocate()
+                            .map_err(|_| VpnError::Exhausted("no MPLS label left".to_string()))?;
+                        reserved_label = Some(label);
+                        let vxlan = capabilities
+                            .encapsulations
+                            .contains(&crate::dataplane::Encapsulation::VXLAN);
+                        match (vxlan, crate::wire::Vni::new(label), Label::new(label)) {
+                            (true, Some(vni), _) => TunnelId::Vni(vni),
+                            (_, _, Some(l)) => TunnelId::Label(l),
+                            _ => return Err(VpnError::Exhausted("no MPLS label left".to_string())),
+                        }
+                    }
+                };
+                let rd_number = match self.rds.allocate() {
+                    Ok(n) => u16::try_from(n).unwrap_or(u16::MAX),
+                    Err(_) => {
+                        if let Some(l) = reserved_label {
+                            self.labels.release(l);
+                        }
+                        return Err(VpnError::Exhausted("no RD number left".to_string()));
+                    }
+                };
+                let dataplane_address = self
+                    .settings
+                    .dataplane_address
+                    .get(&vpn_type)
+                    .copied()
+                    .unwrap_or(IpAddr::V4(self.settings.bgp_address));
+                let identity = InstanceIdentity {
+                    id,
+                    external_id: external.clone(),
+                    vpn_type,
+                    tunnel,
+                    forced_vni: request.vni.is_some(),
+                    rd_number,
+                    bgp_address: self.settings.bgp_address,
+                    dataplane_address,
+                    gateway_ip: request.gateway_ip,
+                    subnet_len: request.ip_address.as_ref().map(|ip| ip.prefix.prefix()),
+                    linuxbr: request.linuxbr.clone(),
+                };
+                let mut instance = Instance::new(identity, capabilities.clone(), self.salt(id));
+                instance.import_rts = request.import_rt.clone();
+                instance.export_rts = request.export_rt.clone();
+                ops.push(instance.create_operation());
+                (id, Some(Box::new(instance)))
+            }
+        };
+        let instance: &Instance = match &new_instance {
+            Some(i) => i,
+            None => self
+                .instances
+                .get(&instance_id)
+                .ok_or_else(|| VpnError::Client(format!("VPN {external} could not be found")))?,
+        };
+        let mac = request.mac_address;
+        if let Some(plugged) = instance.macs.get(&mac) {
+            if let Some(e) = port_conflict(plugged, &request.local_port) {
+                self.release_reserved(reserved_label, new_instance.as_deref());
+                return Err(e);
+            }
+        }
+        let key: EndpointKey = (mac, request.ip_address.as_ref().map(|ip| ip.text.clone()));
+        // An IP already bound to another MAC (reference §2.2 step 2).
+        if let Some(ip) = &request.ip_address {
+            let other = instance
+                .endpoints
+                .iter()
+                .any(|((m, t), _)| t.as_deref() == Some(ip.text.as_str()) && *m != mac);
+            if other {
+                self.release_reserved(reserved_label, new_instance.as_deref());
+                return Err(VpnError::Client(format!(
+                    "Inconsistent endpoint info: {} is bound to another MAC address",
+                    ip.text
+                )));
+            }
+        }
+        let refresh = instance.endpoints.contains_key(&key);
+        let new_mac_label = if instance.macs.contains_key(&mac) {
+            None
+        } else {
+            match self.labels.allocate().ok().and_then(Label::new) {
+                Some(l) => Some(l),
+                None => {
+                    self.release_reserved(reserved_label, new_instance.as_deref());
+                    return Err(VpnError::Exhausted("no MPLS label left".to_string()));
+                }
+            }
+        };
+        let instance: &Instance = match &new_instance {
+            Some(i) => i,
+            None => self
+                .instances
+                .get(&instance_id)
+                .ok_or_else(|| VpnError::Client(format!("VPN {external} could not be found")))?,
+        };
+        let endpoint_rd = if !refresh
+            && request.direction.forwards_to_port()
+            && instance.needs_endpoint_rd(request.ip_address.as_ref(), request.advertise_subnet)
+        {
+            match self.rds.allocate() {
+                Ok(n) => Some(u16::try_from(n).unwrap_or(u16::MAX)),
+                Err(_) => {
+                    if let Some(l) = new_mac_label {
+                        self.labels.release(l.value());
+                    }
+                    self.release_reserved(reserved_label, new_instance.as_deref());
+                    return Err(VpnError::Exhausted("no RD number left".to_string()));
+                }
+            }
+        } else {
+            None
+        };
+        let instance: &Instance = match &new_instance {
+            Some(i) => i,
+            None => self
+                .instances
+                .get(&instance_id)
+                .ok_or_else(|| VpnError::Client(format!("VPN {external} could not be found")))?,
+        };
+        if !refresh {
+            let label = new_mac_label
+                .or_else(|| instance.macs.get(&mac).map(|m| m.label))
+                .ok_or_else(|| VpnError::Exhausted("no MPLS label left".to_string()))?;
+            ops.push(Operation::VifPlugged {
+                instance: instance_id,
+                port: LocalPort {
+                    interface: linuxif,
+                    mac,
+                    ip: request.ip_address.as_ref().map(|ip| ip.prefix),
+                    label: Some(label),
+                    direction: dataplane_direction(request.direction),
+                },
+            });
+        }
+        Ok((
+            PendingChange {
+                kind: ChangeKind::Attach {
+                    request: Box::new(request),
+                    new_instance,
+                    instance: instance_id,
+                    new_mac_label,
+                    endpoint_rd,
+                    refresh,
+                },
+            },
+            ops,
+        ))
+    }
+
+    fn release_reserved(&mut self, label: Option<u32>, new_instance: Option<&Instance>) {
+        if let Some(l) = label {
+            self.labels.release(l);
+        }
+        if let Some(i) = new_instance {
+            self.rds.release(u32::from(i.identity.rd_number));
+        }
+    }
+
+    /// Checks a detach against the state and gives the dataplane operations it needs
+    /// (reference §2.2 `vif_unplugged`, §3.3): without an IP on an E-VPN, every endpoint of the
+    /// MAC goes.
+    pub fn plan_detach(
+        &self,
+        request: DetachRequest,
+    ) -> Result<(PendingChange, Vec<Operation>), VpnError> {
+        let external = request.vpn_instance_id.as_str();
+        let not_found = || VpnError::Client(format!("VPN {external} could not be found"));
+        let id = *self.by_external.get(external).ok_or_else(not_found)?;
+        let instance = self.instances.get(&id).ok_or_else(not_found)?;
+        if instance.identity.vpn_type != request.vpn_type {
+            return Err(VpnError::Client(format!(
+                "VPN instance {external} is of type {}, not {}",
+                instance.identity.vpn_type.name(),
+                request.vpn_type.name()
+            )));
+        }
+        let mac = request.mac_address;
+        let Some(plugged) = instance.macs.get(&mac) else {
+            return Err(VpnError::Client(format!(
+                "Endpoint {mac} not plugged yet in VPN {external}"
+            )));
+        };
+        if let Some(e) = port_conflict(plugged, &request.local_port) {
+            return Err(e);
+        }
+        let keys: Vec<EndpointKey> = match &request.ip_address {
+            Some(ip) => {
+                let key = (mac, Some(ip.text.clone()));
+                if !instance.endpoints.contains_key(&key) {
+                    let other = instance
+                        .endpoints
+                        .keys()
+                        .any(|(m, t)| t.as_deref() == Some(ip.text.as_str()) && *m != mac);
+                    return Err(VpnError::Client(if other {
+                        format!(
+                            "Inconsistent endpoint info: {} is bound to another MAC address",
+                            ip.text
+                        )
+                    } else {
+                        format!("Endpoint {mac} {} not plugged in VPN {external}", ip.text)
+                    }));
+                }
+                vec![key]
+            }
+            None if request.vpn_type == VpnType::Ipvpn => {
+                return Err(VpnError::Client(
+                    "Missing parameter: 'ip_address'".to_string(),
+                ))
+            }
+            None => instance
+                .endpoints
+                .keys()
+                .filter(|(m, _)| *m == mac)
+                .cloned()
+                .collect(),
+        };
+        let mut ops = Vec::new();
+        let remaining_on_port = |linuxif: &str, removed: &[EndpointKey]| {
+            instance.endpoints.keys().any(|k| {
+                !removed.contains(k)
+                    && instance
+                        .macs
+                        .get(&k.0)
+                        .is_some_and(|m| m.linuxif == linuxif)
+            })
+        };
+        for (n, key) in keys.iter().enumerate() {
+            let Some(endpoint) = instance.endpoints.get(key) else {
+                continue;
+            };
+            let last_endpoint = !remaining_on_port(&plugged.linuxif, &keys[..=n]);
+            ops.push(Operation::VifUnplugged {
+                instance: id,
+                port: LocalPort {
+                    interface: plugged.linuxif.clone(),
+                    mac,
+                    ip: endpoint.ip.as_ref().map(|ip| ip.prefix),
+                    label: Some(plugged.label),
+                    direction: dataplane_direction(endpoint.direction),
+                },
+                last_endpoint,
+            });
+        }
+        if instance.endpoints.len() == keys.len() {
+            // The last endpoint: the instance goes.
+            let mut copy = instance.clone();
+            ops.extend(copy.withdraw_all());
+            ops.push(Operation::CleanupInstance { instance: id });
+        }
+        Ok((
+            PendingChange {
+                kind: ChangeKind::Detach { instance: id, keys },
+            },
+            ops,
+        ))
+    }
+
+    /// The dataplane accepted the change: apply it to the instances and the route table.
+    /// Returns further dataplane operations (routes already received for a new instance arrive
+    /// through the route table's events instead).
+    pub fn commit(&mut self, rib: &mut Rib, change: PendingChange) -> Vec<Operation> {
+        match change.kind {
+            ChangeKind::Attach {
+                request,
+                new_instance,
+                instance,
+                new_mac_label,
+                endpoint_rd,
+                refresh,
+            } => {
+                if let Some(new) = new_instance {
+                    self.next_instance = self.next_instance.max(instance.0.saturating_add(1));
+                    self.by_external
+                        .insert(new.identity.external_id.clone(), instance);
+                    self.instances.insert(instance, *new);
+                    if let Some(i) = self.instances.get(&instance) {
+                        subscribe_all(rib, i, &i.import_rts);
+                        if let Some((nlri, attrs)) = i.multicast_route() {
+                            let _ = rib.advertise(instance, nlri.clone(), Arc::new(attrs));
+                            if let Some(i) = self.instances.get_mut(&instance) {
+                                i.multicast_route = Some(nlri);
+                            }
+                        }
+                    }
+                }
+                self.attach_endpoint(rib, instance, *request, new_mac_label, endpoint_rd, refresh);
+                Vec::new()
+            }
+            ChangeKind::Detach { instance, keys } => {
+                self.detach_endpoints(rib, instance, &keys);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The dataplane refused the change: give back what was reserved; the operations undo what
+    /// the driver may have done of it (a created instance).
+    pub fn abort(&mut self, change: PendingChange) -> Vec<Operation> {
+        match change.kind {
+            ChangeKind::Attach {
+                new_instance,
+                new_mac_label,
+                endpoint_rd,
+                instance,
+                ..
+            } => {
+                if let Some(l) = new_mac_label {
+                    self.labels.release(l.value());
+                }
+                if let Some(n) = endpoint_rd {
+                    self.rds.release(u32::from(n));
+                }
+                match new_instance {
+                    Some(new) => {
+                        self.release_instance_ids(&new);
+                        vec![Operation::CleanupInstance { instance }]
+                    }
+                    None => Vec::new(),
+                }
+            }
+            ChangeKind::Detach { .. } => Vec::new(),
+        }
+    }
+
+    fn release_instance_ids(&mut self, instance: &Instance) {
+        self.rds.release(u32::from(instance.identity.rd_number));
+        if !instance.identity.forced_vni {
+            let value = match instance.identity.tunnel {
+                TunnelId::Vni(v) => v.value(),
+                TunnelId::Label(l) => l.value(),
+            };
+            self.labels.release(value);
+        }
+    }
+
+    fn attach_endpoint(
+        &mut self,
+        rib: &mut Rib,
+        id: InstanceId,
+        request: AttachRequest,
+        new_mac_label: Option<Label>,
+        endpoint_rd: Option<u16>,
+        refresh: bool,
+    ) {
+        let Some(instance) = self.instances.get_mut(&id) else {
+            return;
+        };
+        // Every attach re-applies the route targets and the description (reference §2.1).
+        let old_imports = instance.import_rts.clone();
+        let export_changed = instance.export_rts != request.export_rt;
+        instance.description = request
+            .instance_description
+            .clone()
+            .or(instance.description.take());
+        instance.export_rts = request.export_rt.clone();
+        instance.import_rts = request.import_rt.clone();
+        let added: Vec<RouteTarget> = request
+            .import_rt
+            .iter()
+            .filter(|rt| !old_imports.contains(rt))
+            .copied()
+            .collect();
+        let removed: Vec<RouteTarget> = old_imports
+            .iter()
+            .filter(|rt| !request.import_rt.contains(rt))
+            .copied()
+            .collect();
+        let family = instance.identity.family();
+        for rt in &removed {
+            rib.unsubscribe(id, Subscription::new(family, *rt));
+            if family == Family::VPNV4 {
+                rib.unsubscribe(id, Subscription::new(Family::FLOWSPEC_VPNV4, *rt));
+            }
+        }
+        subscribe_all(rib, instance, &added);
+        let mac = request.mac_address;
+        let linuxif = request.local_port.linuxif.clone().unwrap_or_default();
+        if let Some(label) = new_mac_label {
+            instance.macs.insert(
+                mac,
+                PluggedMac {
+                    label,
+                    local_port: request.local_port.clone(),
+                    linuxif,
+                    lb_order: request.lb_consistent_hash_order,
+                },
+            );
+        }
+        let key: EndpointKey = (mac, request.ip_address.as_ref().map(|ip| ip.text.clone()));
+        let local_pref = request.local_pref.unwrap_or(DEFAULT_LOCAL_PREF);
+        let rd_number = if refresh {
+            instance.endpoints.get(&key).and_then(|e| e.rd_number)
+        } else {
+            endpoint_rd
+        };
+        let label = instance.macs.get(&mac).map(|m| m.label);
+        let route = match (request.direction.forwards_to_port(), label) {
+            (true, Some(label)) => instance.endpoint_route(&EndpointRouteSpec {
+                mac,
+                ip: request.ip_address.as_ref(),
+                advertise_subnet: request.advertise_subnet,
+                label,
+                endpoint_rd: rd_number,
+                lb_order: request.lb_consistent_hash_order,
+                local_pref,
+            }),
+            _ => None,
+        };
+        let nlri = route.as_ref().map(|(n, _)| n.clone());
+        if let Some((nlri, attrs)) = route {
+            let _ = rib.advertise(id, nlri, Arc::new(attrs));
+        }
+        instance.endpoints.insert(
+            key.clone(),
+            Endpoint {
+                ip: request.ip_address.clone(),
+                route: nlri,
+                rd_number,
+                local_pref,
+                direction: request.direction,
+                description: request.description.clone(),
+            },
+        );
+        // A MAC with an IP replaces its MAC-only endpoint (reference §2.2 step 6).
+        if key.1.is_some() {
+            let wildcard = (mac, None);
+            if let Some(old) = instance.endpoints.remove(&wildcard) {
+                if let Some(nlri) = &old.route {
+                    rib.withdraw(id, nlri);
+                }
+                if let Some(n) = old.rd_number {
+                    self.rds.release(u32::from(n));
+                }
+            }
+        }
+        if export_changed {
+            self.readvertise_all(rib, id);
+        }
+    }
+
+    /// Re-advertises every route of an instance with its current export route targets.
+    fn readvertise_all(&mut self, rib: &mut Rib, id: InstanceId) {
+        let Some(instance) = self.instances.get(&id) else {
+            return;
+        };
+        if let Some((nlri, attrs)) = instance.multicast_route() {
+            let _ = rib.advertise(id, nlri, Arc::new(attrs));
+        }
+        for ((mac, _), endpoint) in &instance.endpoints {
+            let (Some(old), Some(plugged)) = (&endpoint.route, instance.macs.get(mac)) else {
+                continue;
+            };
+            let Some((nlri, attrs)) = instance.endpoint_route(&EndpointRouteSpec {
+                mac: *mac,
+                ip: endpoint.ip.as_ref(),
+                advertise_subnet: endpoint_advertises_subnet(endpoint, old),
+                label: plugged.label,
+                endpoint_rd: endpoint.rd_number,
+                lb_order: plugged.lb_order,
+                local_pref: endpoint.local_pref,
+            }) else {
+                continue;
+            };
+            let _ = rib.advertise(id, nlri, Arc::new(attrs));
+        }
+    }
+
+    fn detach_endpoints(&mut self, rib: &mut Rib, id: InstanceId, keys: &[EndpointKey]) {
+        let Some(instance) = self.instances.get_mut(&id) else {
+            return;
+        };
+        let mut released_rds = Vec::new();
+        for key in keys {
+            if let Some(endpoint) = instance.endpoints.remove(key) {
+                if let Some(nlri) = &endpoint.route {
+                    rib.withdraw(id, nlri);
+                }
+                released_rds.extend(endpoint.rd_number);
+            }
+            let mac_left = instance.endpoints.keys().any(|(m, _)| *m == key.0);
+            if !mac_left {
+                if let Some(plugged) = instance.macs.remove(&key.0) {
+                    self.labels.release(plugged.label.value());
+                }
+            }
+        }
+        for n in released_rds {
+            self.rds.release(u32::from(n));
+        }
+        let empty = self
+            .instances
+            .get(&id)
+            .is_some_and(|i| i.endpoints.is_empty());
+        if empty {
+            if let Some(mut instance) = self.instances.remove(&id) {
+                // Its remote state went with CleanupInstance.
+                let _ = instance.withdraw_all();
+                rib.remove_instance(id);
+                self.by_external.remove(&instance.identity.external_id);
+                self.release_instance_ids(&instance);
+            }
+        }
+    }
+
+    /// A route event for an instance, from the route table.
+    pub fn route_event(
+        &mut self,
+        event: InstanceEvent<crate::wire::nlri::Nlri, RouteAttributes>,
+    ) -> Option<(VpnType, RouteOutcome)> {
+        let instance = self.instances.get_mut(&event.instance)?;
+        Some((
+            instance.identity.vpn_type,
+            instance.route_event(event.event),
+        ))
+    }
+}
+
+fn endpoint_advertises_subnet(endpoint: &Endpoint, route: &crate::wire::nlri::Nlri) -> bool {
+    match (route, &endpoint.ip) {
+        (crate::wire::nlri::Nlri::Vpn(v), Some(ip)) => {
+            let host_len = if ip.prefix.is_ipv4() { 32 } else { 128 };
+            v.prefix.len() != host_len
+        }
+        _ => false,
+    }
+}
+
+/// Subscribes an instance to its family (and FlowSpec-VPN for a VRF) for each of `rts`
+/// (reference §2.2 construction).
+fn subscribe_all(rib: &mut Rib, instance: &Instance, rts: &[RouteTarget]) {
+    let id = instance.identity.id;
+    let family = instance.identity.family();
+    for rt in rts {
+        rib.subscribe(id, Subscription::new(family, *rt));
+        if family == Family::VPNV4 {
+            rib.subscribe(id, Subscription::new(Family::FLOWSPEC_VPNV4, *rt));
+        }
+    }
+}

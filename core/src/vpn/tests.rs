@@ -1,0 +1,570 @@
+//! VPN instances driven through a speaker with one iBGP peer: attach and detach over the API,
+//! the routes advertised for them, the routes received turned into dataplane operations, and
+//! nothing applied when a request or the dataplane fails.
+
+use crate::api::{parse_attach, parse_detach};
+use crate::config::VpnType;
+use crate::dataplane::{
+    Capabilities, Destination, Direction, Encapsulation, FloodEntry, NeighbourEntry, Operation,
+    TunnelId,
+};
+use crate::session::tests::{speaker_config, Harness};
+use crate::speaker::{ApiCall, ApiTicket};
+use crate::wire::attr::{
+    AsPath, MpReach, NextHop, Origin, PathAttribute, PathAttributes, PmsiTunnel,
+};
+use crate::wire::extcomm::{ExtendedCommunity, TunnelType};
+use crate::wire::message::Message;
+use crate::wire::nlri::{Esi, EvpnRoute, IpPrefix, Ipv4Prefix, Nlri, PathNlri, VpnRoute};
+use crate::wire::update::Update;
+use crate::wire::{
+    DecodeContext, Family, Label, LabelStackEntry, MacAddress, RouteDistinguisher, Vni,
+};
+use std::net::{IpAddr, Ipv4Addr};
+
+const DATAPLANE: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const REMOTE: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 2);
+
+fn evpn_caps() -> Capabilities {
+    Capabilities {
+        driver: "dummy".into(),
+        vpn_type: VpnType::Evpn,
+        encapsulations: vec![Encapsulation::VXLAN],
+        ecmp: false,
+        directions: vec![Direction::Both],
+        needs_cleanup_assist: false,
+    }
+}
+
+fn ipvpn_caps() -> Capabilities {
+    Capabilities {
+        driver: "dummy".into(),
+        vpn_type: VpnType::Ipvpn,
+        encapsulations: vec![Encapsulation::Default, Encapsulation::MPLS],
+        ecmp: false,
+        directions: vec![Direction::Both],
+        needs_cleanup_assist: false,
+    }
+}
+
+fn harness() -> Harness {
+    let mut h = Harness::with_drivers(
+        speaker_config(false, 90),
+        vec![
+            (VpnType::Evpn, IpAddr::V4(DATAPLANE), evpn_caps()),
+            (VpnType::Ipvpn, IpAddr::V4(DATAPLANE), ipvpn_caps()),
+        ],
+    );
+    h.establish(90);
+    // The reflector asks for every route (RFC 4684 default membership) and ends its RT-Constraint
+    // table, so that VPN routes flow at once.
+    let default = Nlri::Rtc(crate::wire::nlri::RtcMembership::Default);
+    let ctx = DecodeContext {
+        families: [Family::EVPN, Family::VPNV4, Family::RTC]
+            .into_iter()
+            .collect(),
+        four_octet_as: true,
+        ..DecodeContext::default()
+    };
+    let list = vec![
+        PathAttribute::MpReach(MpReach {
+            family: Family::RTC,
+            next_hop: NextHop::Ipv4(REMOTE),
+            nlri: vec![PathNlri {
+                path_id: None,
+                nlri: default,
+            }],
+            undecoded_nlri: Vec::new(),
+        }),
+        PathAttribute::Origin(Origin::Igp),
+        PathAttribute::AsPath(AsPath::default()),
+        PathAttribute::LocalPref(100),
+    ];
+    h.receive(
+        1,
+        Update {
+            attributes: PathAttributes { list },
+            ..Update::default()
+        }
+        .encode(&ctx),
+    );
+    h.receive(1, Update::end_of_rib(Family::RTC).encode(&ctx));
+    h
+}
+
+fn attach(h: &mut Harness, ticket: u64, json: &str) {
+    let request = parse_attach(json.as_bytes()).expect("a valid attach");
+    h.speaker
+        .api(h.now, ApiTicket(ticket), ApiCall::Attach(Box::new(request)));
+    h.drain();
+}
+
+fn detach(h: &mut Harness, ticket: u64, json: &str) {
+    let request = parse_detach(json.as_bytes()).expect("a valid detach");
+    h.speaker
+        .api(h.now, ApiTicket(ticket), ApiCall::Detach(Box::new(request)));
+    h.drain();
+}
+
+fn reply(h: &Harness, ticket: u64) -> &Result<(), crate::vpn::VpnError> {
+    &h.replies
+        .iter()
+        .find(|(t, _)| *t == ApiTicket(ticket))
+        .expect("an answer")
+        .1
+}
+
+const EVPN_ATTACH: &str = r#"{"vpn_type": "evpn", "vpn_instance_id": "net1",
+  "mac_address": "02:00:00:00:00:01", "ip_address": "10.100.0.11/24",
+  "local_port": {"linuxif": "tap1"}, "import_rt": ["64512:100"], "export_rt": ["64512:100"]}"#;
+
+const IPVPN_ATTACH: &str = r#"{"vpn_type": "ipvpn", "vpn_instance_id": "vrf1",
+  "mac_address": "02:00:00:00:00:02", "ip_address": "10.50.0.11/24", "gateway_ip": "10.50.0.1",
+  "local_port": {"linuxif": "tap2"}, "import_rt": "64512:200", "export_rt": "64512:200"}"#;
+
+/// The routes we sent to the peer, announced (true) or withdrawn (false), in order.
+fn sent_routes(h: &Harness) -> Vec<(bool, Nlri, Option<PathAttributes>)> {
+    let mut out = Vec::new();
+    for (_, m) in &h.sent {
+        let Message::Update(d) = m else { continue };
+        if let Some(r) = d.update.attributes.mp_reach() {
+            for n in &r.nlri {
+                out.push((true, n.nlri.clone(), Some(d.update.attributes.clone())));
+            }
+        }
+        if let Some(u) = d.update.attributes.mp_unreach() {
+            for n in &u.withdrawn {
+                out.push((false, n.nlri.clone(), None));
+            }
+        }
+    }
+    out
+}
+
+fn has_community(attrs: &PathAttributes, c: &ExtendedCommunity) -> bool {
+    attrs.extended_communities().contains(c)
+}
+
+#[test]
+fn evpn_attach_creates_the_instance_then_advertises_multicast_and_mac_ip_routes() {
+    let mut h = harness();
+    attach(&mut h, 1, EVPN_ATTACH);
+    assert_eq!(reply(&h, 1), &Ok(()));
+    let (vpn_type, ops) = &h.batches[0];
+    assert_eq!(*vpn_type, VpnType::Evpn);
+    let [Operation::CreateInstance(spec), Operation::VifPlugged { port, .. }] = ops.as_slice()
+    else {
+        panic!("create then plug: {ops:?}")
+    };
+    let TunnelId::Vni(vni) = spec.id else {
+        panic!("a VXLAN instance has a VNI")
+    };
+    assert_eq!(port.interface, "tap1");
+    let routes = sent_routes(&h);
+    let rd = RouteDistinguisher::Ipv4 {
+        addr: Ipv4Addr::new(10, 0, 0, 1),
+        number: 0,
+    };
+    let multicast = routes.iter().find_map(|(up, n, a)| match n {
+        Nlri::Evpn(EvpnRoute::InclusiveMulticast {
+            rd: r, originator, ..
+        }) if *up => Some((*r, *originator, a.clone()?)),
+        _ => None,
+    });
+    let (mrd, originator, attrs) = multicast.expect("an Inclusive Multicast route");
+    assert_eq!(
+        (mrd, originator),
+        (rd, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)))
+    );
+    let pmsi = attrs.pmsi_tunnel().expect("PMSI Tunnel");
+    assert_eq!(pmsi.tunnel_type, PmsiTunnel::INGRESS_REPLICATION);
+    assert_eq!(
+        pmsi.label.vni(),
+        vni,
+        "the VNI raw in the label field (RFC 8365)"
+    );
+    assert_eq!(
+        pmsi.ingress_replication_endpoint(),
+        Some(IpAddr::V4(DATAPLANE))
+    );
+    let rt = "64512:100".parse().expect("rt");
+    assert!(has_community(
+        &attrs,
+        &ExtendedCommunity::RouteTarget { target: rt }
+    ));
+    assert!(has_community(
+        &attrs,
+        &ExtendedCommunity::Encapsulation {
+            tunnel_type: TunnelType::Vxlan
+        }
+    ));
+    let mac_ip = routes.iter().find_map(|(up, n, a)| match n {
+        Nlri::Evpn(EvpnRoute::MacIpAdvertisement {
+            mac,
+            ip,
+            label1,
+            rd: r,
+            ..
+        }) if *up => Some((*mac, *ip, *label1, *r, a.clone()?)),
+        _ => None,
+    });
+    let (mac, ip, label1, mrd, attrs) = mac_ip.expect("a MAC/IP route");
+    assert_eq!(mac, MacAddress([2, 0, 0, 0, 0, 1]));
+    assert_eq!(ip, Some(IpAddr::V4(Ipv4Addr::new(10, 100, 0, 11))));
+    assert_eq!(label1.vni(), vni);
+    assert_eq!(mrd, rd);
+    assert_eq!(attrs.local_pref(), Some(100));
+    assert_eq!(
+        attrs.mp_reach().map(|m| m.next_hop.clone()),
+        Some(NextHop::Ipv4(DATAPLANE))
+    );
+}
+
+#[test]
+fn the_last_detach_withdraws_every_route_and_cleans_the_instance() {
+    let mut h = harness();
+    attach(&mut h, 1, EVPN_ATTACH);
+    let before = sent_routes(&h).len();
+    detach(
+        &mut h,
+        2,
+        r#"{"vpn_type": "evpn", "vpn_instance_id": "net1", "mac_address": "02:00:00:00:00:01",
+            "ip_address": "10.100.0.11/24", "local_port": {"linuxif": "tap1"}}"#,
+    );
+    assert_eq!(reply(&h, 2), &Ok(()));
+    let ops = &h.batches[1].1;
+    assert!(matches!(
+        ops.first(),
+        Some(Operation::VifUnplugged {
+            last_endpoint: true,
+            ..
+        })
+    ));
+    assert!(matches!(
+        ops.last(),
+        Some(Operation::CleanupInstance { .. })
+    ));
+    let withdrawn: Vec<_> = sent_routes(&h)[before..]
+        .iter()
+        .filter(|(up, ..)| !up)
+        .cloned()
+        .collect();
+    // The MAC/IP and multicast routes, and our RT-Constraint membership for 64512:100.
+    assert_eq!(withdrawn.len(), 3, "{withdrawn:?}");
+    assert!(matches!(
+        withdrawn[0].1,
+        Nlri::Evpn(EvpnRoute::MacIpAdvertisement { .. })
+    ));
+    assert!(matches!(
+        withdrawn[1].1,
+        Nlri::Evpn(EvpnRoute::InclusiveMulticast { .. })
+    ));
+    assert!(matches!(withdrawn[2].1, Nlri::Rtc(_)));
+    assert!(h.speaker.vpn().instances().next().is_none());
+    // The id is free again: a new attach creates a new instance.
+    attach(&mut h, 3, EVPN_ATTACH);
+    assert_eq!(reply(&h, 3), &Ok(()));
+}
+
+#[test]
+fn a_failed_dataplane_leaves_nothing_behind() {
+    let mut h = harness();
+    h.fail_batches = true;
+    attach(&mut h, 1, EVPN_ATTACH);
+    let Err(e) = reply(&h, 1) else {
+        panic!("the attach fails")
+    };
+    assert_eq!(e.http_status(), 500);
+    assert!(h.speaker.vpn().instances().next().is_none());
+    assert!(sent_routes(&h).is_empty(), "nothing advertised");
+    // What the driver may have created is undone.
+    assert!(matches!(
+        h.batches.last().map(|b| b.1.as_slice()),
+        Some([Operation::CleanupInstance { .. }])
+    ));
+    h.fail_batches = false;
+    attach(&mut h, 2, EVPN_ATTACH);
+    assert_eq!(reply(&h, 2), &Ok(()));
+}
+
+#[test]
+fn state_errors_are_client_errors_and_change_nothing() {
+    let mut h = harness();
+    attach(&mut h, 1, EVPN_ATTACH);
+    let batches = h.batches.len();
+    let sent = h.sent.len();
+    // Unknown VPN on detach (reference §9 item 14).
+    detach(
+        &mut h,
+        2,
+        r#"{"vpn_type": "evpn", "vpn_instance_id": "nope", "mac_address": "02:00:00:00:00:01",
+            "local_port": {"linuxif": "tap1"}}"#,
+    );
+    // The same MAC on another port.
+    attach(&mut h, 3, &EVPN_ATTACH.replace("tap1", "tap9"));
+    // The same id with another type.
+    attach(&mut h, 4, &IPVPN_ATTACH.replace("vrf1", "net1"));
+    // Detach of a MAC that is not plugged.
+    detach(
+        &mut h,
+        5,
+        r#"{"vpn_type": "evpn", "vpn_instance_id": "net1", "mac_address": "02:00:00:00:00:99",
+            "local_port": {"linuxif": "tap1"}}"#,
+    );
+    // A forced VNI already in use.
+    attach(
+        &mut h,
+        7,
+        &EVPN_ATTACH
+            .replace("\"net1\"", "\"net2\"")
+            .replace("\"import_rt\"", "\"vni\": 5000, \"import_rt\""),
+    );
+    let batches_after_6 = h.batches.len();
+    attach(
+        &mut h,
+        8,
+        &EVPN_ATTACH
+            .replace("\"net1\"", "\"net3\"")
+            .replace("\"import_rt\"", "\"vni\": 5000, \"import_rt\""),
+    );
+    for ticket in [2, 3, 4, 5, 8] {
+        let Err(e) = reply(&h, ticket) else {
+            panic!("ticket {ticket} must fail")
+        };
+        assert_eq!(e.http_status(), 400, "ticket {ticket}: {e}");
+    }
+    assert!(matches!(reply(&h, 2), Err(e) if e.to_string() == "VPN nope could not be found"));
+    assert_eq!(reply(&h, 7), &Ok(()));
+    assert_eq!(h.batches.len(), batches_after_6);
+    assert!(h.batches.len() >= batches);
+    assert!(h.sent.len() >= sent);
+}
+
+#[test]
+fn ipvpn_attach_advertises_a_host_route_with_the_per_mac_label_and_imports_with_an_import_rt() {
+    let mut h = harness();
+    attach(&mut h, 1, IPVPN_ATTACH);
+    assert_eq!(reply(&h, 1), &Ok(()));
+    let Some(Operation::VifPlugged { port, .. }) = h.batches[0].1.get(1) else {
+        panic!()
+    };
+    let label = port.label.expect("a per-MAC label");
+    let route = sent_routes(&h).into_iter().find_map(|(up, n, a)| match n {
+        Nlri::Vpn(v) if up => Some((v, a?)),
+        _ => None,
+    });
+    let (v, attrs) = route.expect("a VPN-IPv4 route");
+    assert_eq!(
+        v.prefix,
+        IpPrefix::V4(Ipv4Prefix::new(Ipv4Addr::new(10, 50, 0, 11), 32).expect("prefix"))
+    );
+    assert_eq!(
+        v.labels.as_slice(),
+        &[LabelStackEntry::from_label(label, true)]
+    );
+    assert_eq!(
+        attrs.mp_reach().map(|m| m.next_hop.clone()),
+        Some(NextHop::VpnIpv4 {
+            rd: RouteDistinguisher::As2 { asn: 0, number: 0 },
+            addr: DATAPLANE
+        })
+    );
+    assert!(has_community(
+        &attrs,
+        &ExtendedCommunity::Encapsulation {
+            tunnel_type: TunnelType::Mpls
+        }
+    ));
+
+    // A route from the peer with our import RT is programmed; one without is not.
+    let imported = vpn_update("10.60.0.0", 24, 3000, "64512:200");
+    let foreign = vpn_update("10.61.0.0", 24, 3001, "64512:999");
+    let before = h.batches.len();
+    h.receive(1, foreign);
+    h.receive(1, imported);
+    let ops: Vec<&Operation> = h.batches[before..].iter().flat_map(|b| &b.1).collect();
+    assert_eq!(ops.len(), 1, "{ops:?}");
+    let Operation::SetupRemoteEndpoint { endpoint, .. } = ops[0] else {
+        panic!("{ops:?}")
+    };
+    assert_eq!(
+        endpoint.destination,
+        Destination::Prefix("10.60.0.0/24".parse().expect("net"))
+    );
+    assert_eq!(endpoint.next_hop.remote_pe, IpAddr::V4(REMOTE));
+    assert_eq!(
+        endpoint.next_hop.id,
+        TunnelId::Label(Label::new(3000).expect("label"))
+    );
+    assert_eq!(endpoint.next_hop.encapsulation, Encapsulation::Default);
+}
+
+#[test]
+fn received_evpn_routes_become_fdb_flood_and_neighbour_entries() {
+    let mut h = harness();
+    attach(&mut h, 1, EVPN_ATTACH);
+    let before = h.batches.len();
+    let mac = MacAddress([2, 0, 0, 0, 0, 0x42]);
+    h.receive(
+        1,
+        evpn_mac_update(mac, Some(Ipv4Addr::new(10, 100, 0, 42)), 5010, true),
+    );
+    h.receive(1, evpn_multicast_update(5010));
+    // No VXLAN encapsulation community: not usable by a VXLAN driver.
+    h.receive(
+        1,
+        evpn_mac_update(MacAddress([2, 0, 0, 0, 0, 0x43]), None, 5010, false),
+    );
+    let ops: Vec<Operation> = h.batches[before..]
+        .iter()
+        .flat_map(|b| b.1.clone())
+        .collect();
+    let vni = TunnelId::Vni(Vni::new(5010).expect("vni"));
+    assert!(
+        ops.iter().any(
+            |op| matches!(op, Operation::SetupRemoteEndpoint { endpoint, .. }
+        if endpoint.destination == Destination::Mac(mac) && endpoint.next_hop.id == vni
+            && endpoint.next_hop.remote_pe == IpAddr::V4(REMOTE))
+        ),
+        "{ops:?}"
+    );
+    assert!(ops.contains(&Operation::AddNeighbour {
+        instance: ops[0].instance(),
+        entry: NeighbourEntry {
+            ip: IpAddr::V4(Ipv4Addr::new(10, 100, 0, 42)),
+            mac
+        },
+    }));
+    assert!(ops.contains(&Operation::AddFloodEntry {
+        instance: ops[0].instance(),
+        entry: FloodEntry {
+            remote_vtep: IpAddr::V4(REMOTE),
+            id: vni,
+            encapsulation: Encapsulation::VXLAN
+        },
+    }));
+    assert_eq!(ops.len(), 3, "the route without VXLAN is ignored: {ops:?}");
+    assert!(h.events.iter().any(|e| matches!(e, crate::speaker::SpeakerEvent::VpnWarning { message } if message.contains("encapsulations"))));
+}
+
+fn update_bytes(
+    family: Family,
+    nlri: Nlri,
+    next_hop: NextHop,
+    mut extra: Vec<PathAttribute>,
+    rt: &str,
+    vxlan: bool,
+) -> Vec<u8> {
+    let mut comms = vec![ExtendedCommunity::RouteTarget {
+        target: rt.parse().expect("rt"),
+    }];
+    if vxlan {
+        comms.push(ExtendedCommunity::Encapsulation {
+            tunnel_type: TunnelType::Vxlan,
+        });
+    }
+    let mut list = vec![
+        PathAttribute::MpReach(MpReach {
+            family,
+            next_hop,
+            nlri: vec![PathNlri {
+                path_id: None,
+                nlri,
+            }],
+            undecoded_nlri: Vec::new(),
+        }),
+        PathAttribute::Origin(Origin::Igp),
+        PathAttribute::AsPath(AsPath::default()),
+        PathAttribute::LocalPref(100),
+        PathAttribute::ExtendedCommunities(comms),
+    ];
+    list.append(&mut extra);
+    let ctx = DecodeContext {
+        families: [Family::EVPN, Family::VPNV4, Family::RTC]
+            .into_iter()
+            .collect(),
+        four_octet_as: true,
+        ..DecodeContext::default()
+    };
+    Update {
+        attributes: PathAttributes { list },
+        ..Update::default()
+    }
+    .encode(&ctx)
+}
+
+fn vpn_update(addr: &str, len: u8, label: u32, rt: &str) -> Vec<u8> {
+    let prefix = IpPrefix::V4(Ipv4Prefix::new(addr.parse().expect("addr"), len).expect("prefix"));
+    let labels = vec![LabelStackEntry::from_label(
+        Label::new(label).expect("label"),
+        true,
+    )];
+    let route = VpnRoute::new(
+        RouteDistinguisher::Ipv4 {
+            addr: REMOTE,
+            number: 7,
+        },
+        prefix,
+        labels,
+    )
+    .expect("route");
+    update_bytes(
+        Family::VPNV4,
+        Nlri::Vpn(route),
+        NextHop::VpnIpv4 {
+            rd: RouteDistinguisher::As2 { asn: 0, number: 0 },
+            addr: REMOTE,
+        },
+        vec![],
+        rt,
+        false,
+    )
+}
+
+fn evpn_mac_update(mac: MacAddress, ip: Option<Ipv4Addr>, vni: u32, vxlan: bool) -> Vec<u8> {
+    let nlri = Nlri::Evpn(EvpnRoute::MacIpAdvertisement {
+        rd: RouteDistinguisher::Ipv4 {
+            addr: REMOTE,
+            number: 1,
+        },
+        esi: Esi::ZERO,
+        ethernet_tag: 0,
+        mac,
+        ip: ip.map(IpAddr::V4),
+        label1: LabelStackEntry::from_vni(Vni::new(vni).expect("vni")),
+        label2: None,
+    });
+    update_bytes(
+        Family::EVPN,
+        nlri,
+        NextHop::Ipv4(REMOTE),
+        vec![],
+        "64512:100",
+        vxlan,
+    )
+}
+
+fn evpn_multicast_update(vni: u32) -> Vec<u8> {
+    let nlri = Nlri::Evpn(EvpnRoute::InclusiveMulticast {
+        rd: RouteDistinguisher::Ipv4 {
+            addr: REMOTE,
+            number: 1,
+        },
+        ethernet_tag: 0,
+        originator: IpAddr::V4(REMOTE),
+    });
+    let pmsi = PathAttribute::PmsiTunnel(PmsiTunnel {
+        flags: 0,
+        tunnel_type: PmsiTunnel::INGRESS_REPLICATION,
+        label: LabelStackEntry::from_vni(Vni::new(vni).expect("vni")),
+        tunnel_id: REMOTE.octets().to_vec(),
+    });
+    update_bytes(
+        Family::EVPN,
+        nlri,
+        NextHop::Ipv4(REMOTE),
+        vec![pmsi],
+        "64512:100",
+        true,
+    )
+}
