@@ -1,1 +1,3 @@
-//! bagpipe-conformance
+//! bagpipe-conformance: golden vectors, and a deterministic multi-speaker simulator.
+
+pub mod sim;
