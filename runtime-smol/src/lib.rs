@@ -1,3 +1,4 @@
 //! bagpipe-smol
+pub mod cli;
 pub mod daemon;
 pub mod decode;
