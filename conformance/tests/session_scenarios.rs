@@ -441,8 +441,6 @@ fn ebgp_pair_reaches_established() {
 }
 
 #[test]
-#[ignore = "bug: core/src/session resolve_collision compares only BGP Identifiers; with equal \
-            identifiers (allowed for eBGP, RFC 6286 §2.2) both sides close their own connection"]
 fn ebgp_collision_with_equal_identifiers_keeps_the_connection_of_the_larger_as() {
     let sim = scenario("ebgp_collision_equal_identifiers", || {
         let mut sim = Sim::new();

@@ -755,8 +755,11 @@ impl Session {
         let loser = if other_state == ConnState::Established {
             conn
         } else {
-            // The connection the higher identifier dialled survives.
-            let we_win = u32::from(self.local.router_id) > u32::from(open.bgp_identifier);
+            // The connection the higher identifier dialled survives; with equal identifiers
+            // (possible for eBGP), the one the larger AS dialled (RFC 6286 §2.3).
+            let ours_key = (u32::from(self.local.router_id), self.local.asn);
+            let theirs_key = (u32::from(open.bgp_identifier), open.asn());
+            let we_win = ours_key > theirs_key;
             let ours = if this.direction == Direction::Outgoing {
                 conn
             } else {
