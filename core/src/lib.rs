@@ -23,6 +23,7 @@
 pub mod api;
 pub mod config;
 pub mod dataplane;
+pub mod looking_glass;
 pub mod rib;
 pub mod session;
 pub mod speaker;

@@ -9,6 +9,7 @@ use bagpipe_core::dataplane::Operation;
 use bagpipe_core::speaker::{
     BatchId, ConnectionId, Direction, NetInput, NetOutput, Output, PeerId,
 };
+use bagpipe_sync::api_bridge::ApiBridge;
 use bagpipe_sync::dataplane::{describe, DataplaneHost};
 use bagpipe_sync::engine::log_event;
 use bagpipe_sync::host::Clock;
@@ -74,6 +75,8 @@ enum Event {
         batch: BatchId,
         result: Result<(), String>,
     },
+    /// The API server has requests.
+    ApiWake,
     Closed {
         conn: ConnectionId,
         reason: String,
@@ -101,6 +104,9 @@ struct EngineTask<'e, E: Engine> {
     /// One thread per driver, fed batches in order (drivers are synchronous and may be slow:
     /// they never run on the executor, so keepalives are not delayed).
     drivers: BTreeMap<VpnType, std::sync::mpsc::Sender<(BatchId, Vec<Operation>)>>,
+    /// Batches handed to a driver, kept for the looking glass until they are applied.
+    in_flight: BTreeMap<BatchId, (VpnType, Vec<Operation>)>,
+    api: Option<ApiBridge>,
     /// Writers of closed connections finishing their last writes (a NOTIFICATION, usually);
     /// awaited on stop so that a Cease is not lost when the process exits.
     closing: Vec<Task<()>>,
@@ -115,8 +121,23 @@ pub async fn run_engine<E: Engine>(
     listen: Option<SocketAddr>,
     stop: Receiver<String>,
     dataplane: DataplaneHost,
+    api: Option<(ApiBridge, Receiver<()>)>,
 ) -> Result<(), RunError> {
     let (events_tx, events) = channel::bounded(EVENT_QUEUE);
+    let (api, _api_task) = match api {
+        None => (None, None),
+        Some((bridge, wake)) => {
+            let tx = events_tx.clone();
+            let task = smol::spawn(async move {
+                while wake.recv().await.is_ok() {
+                    if tx.send(Event::ApiWake).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            (Some(bridge), Some(task))
+        }
+    };
     let drivers = spawn_drivers(dataplane, &events_tx);
     let _accept_task = match listen {
         None => None,
@@ -141,6 +162,8 @@ pub async fn run_engine<E: Engine>(
         conns: BTreeMap::new(),
         dials: BTreeMap::new(),
         drivers,
+        in_flight: BTreeMap::new(),
+        api,
         closing: Vec::new(),
         next_conn: 1,
     };
@@ -187,6 +210,9 @@ impl<E: Engine> EngineTask<'_, E> {
                     vpn_type,
                     ops,
                 } => {
+                    if self.api.is_some() {
+                        self.in_flight.insert(batch, (vpn_type, ops.clone()));
+                    }
                     let sent = self
                         .drivers
                         .get(&vpn_type)
@@ -196,7 +222,11 @@ impl<E: Engine> EngineTask<'_, E> {
                         self.engine.dataplane_done(self.clock.now(), batch, result);
                     }
                 }
-                Output::ApiReply { .. } => {}
+                Output::ApiReply { ticket, result } => {
+                    if let Some(bridge) = self.api.as_mut() {
+                        bridge.reply(ticket, result);
+                    }
+                }
             }
         }
     }
@@ -263,7 +293,18 @@ impl<E: Engine> EngineTask<'_, E> {
                 }
             }
             Event::DataplaneDone { batch, result } => {
+                if let Some((vpn_type, ops)) = self.in_flight.remove(&batch) {
+                    if let (Ok(()), Some(bridge)) = (&result, self.api.as_mut()) {
+                        bridge.applied(vpn_type, &ops);
+                    }
+                }
                 self.engine.dataplane_done(self.clock.now(), batch, result);
+                self.drain();
+            }
+            Event::ApiWake => {
+                if let Some(bridge) = self.api.as_mut() {
+                    bridge.serve(&mut *self.engine, self.clock.now());
+                }
                 self.drain();
             }
             Event::Written { conn, len } => {

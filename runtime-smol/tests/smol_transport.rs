@@ -30,6 +30,7 @@ fn dial_accept_echo_timer_and_flush_on_stop() {
             Some(listen),
             stop_echo_rx,
             DataplaneHost::empty(),
+            None,
         ))
         .map(|_| echo)
     });
@@ -40,6 +41,7 @@ fn dial_accept_echo_timer_and_flush_on_stop() {
             None,
             stop_dialer_rx,
             DataplaneHost::empty(),
+            None,
         ))
         .map(|_| dialer)
     });
@@ -93,6 +95,7 @@ fn refused_dial_is_reported() {
             None,
             stop_rx,
             DataplaneHost::empty(),
+            None,
         ))
     });
     assert!(
@@ -114,6 +117,7 @@ fn listen_on_a_busy_port_is_an_error() {
         Some(taken.local_addr().unwrap()),
         stop_rx,
         DataplaneHost::empty(),
+        None,
     ))
     .unwrap_err();
     assert!(
@@ -136,6 +140,7 @@ fn deadline_fires_while_a_peer_floods() {
             Some(listen),
             stop_rx,
             DataplaneHost::empty(),
+            None,
         ))
     });
     std::thread::sleep(Duration::from_millis(50));

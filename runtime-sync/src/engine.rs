@@ -3,6 +3,7 @@
 //! crate documentation). Both runtimes are written against this trait, implemented by the
 //! core's `Speaker`, so that they carry no protocol logic.
 
+use bagpipe_core::looking_glass::{LookingGlassInfo, NotFound, OperationLog};
 use bagpipe_core::speaker::{ApiCall, ApiTicket, BatchId, NetInput, Output};
 use bagpipe_core::time::Instant;
 
@@ -22,6 +23,14 @@ pub trait Engine {
     fn dataplane_done(&mut self, now: Instant, batch: BatchId, result: Result<(), String>);
     /// An API call; the answer comes as [`Output::ApiReply`].
     fn api(&mut self, now: Instant, ticket: ApiTicket, call: ApiCall);
+    /// The looking-glass object at `path` (reference §4).
+    fn looking_glass(
+        &self,
+        path: &[String],
+        base: &str,
+        info: &LookingGlassInfo,
+        operations: &OperationLog,
+    ) -> Result<serde_json::Value, NotFound>;
     /// When to call [`Engine::handle_timeout`] if nothing else happens.
     fn poll_timeout(&self) -> Option<Instant>;
 }
@@ -55,6 +64,16 @@ impl Engine for Speaker {
 
     fn api(&mut self, now: Instant, ticket: ApiTicket, call: ApiCall) {
         Speaker::api(self, now, ticket, call);
+    }
+
+    fn looking_glass(
+        &self,
+        path: &[String],
+        base: &str,
+        info: &LookingGlassInfo,
+        operations: &OperationLog,
+    ) -> Result<serde_json::Value, NotFound> {
+        Speaker::looking_glass(self, path, base, info, operations)
     }
 
     fn poll_timeout(&self) -> Option<Instant> {

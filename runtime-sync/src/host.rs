@@ -250,19 +250,15 @@ pub fn log_startup(runtime: &str, loaded: &LoadedConfig) {
         );
     }
     let api = &loaded.daemon.api;
-    tracing::info!(
-        "REST API configured at {}:{}, but this version does not serve it yet \
-         (/ping, /attach_localport, /detach_localport and the looking glass come later)",
-        api.host,
-        api.port
-    );
     if loaded.embedded {
         tracing::info!(
-            "running the embedded default configuration (no --config-file). Once the REST API \
-             is served, a port is attached with: curl -X POST http://{}:{}/attach_localport \
+            "running the embedded default configuration (no --config-file). Attach a port with: \
+             curl -X POST http://{}:{}/attach_localport \
              -H 'Content-Type: application/json' -d '{{\"vpn_type\":\"evpn\",\"vpn_instance_id\":\"test\",\
              \"mac_address\":\"02:00:00:00:00:01\",\"ip_address\":\"10.0.0.1/24\",\"local_port\":{{\"linuxif\":\"tap1\"}},\
-             \"import_rt\":[\"64512:100\"],\"export_rt\":[\"64512:100\"]}}'",
+             \"import_rt\":[\"64512:100\"],\"export_rt\":[\"64512:100\"]}}' \
+             (or bagpipe-rest-attach --attach --network-type evpn --port tap1 --mac 02:00:00:00:00:01 \
+             --ip 10.0.0.1), then look with bagpipe-looking-glass vpns instances",
             api.host,
             api.port
         );

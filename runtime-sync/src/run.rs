@@ -4,9 +4,11 @@
 //! peer-bug-history row 12), then at most one read per ready connection (fairness), then
 //! pending writes; every input is followed by draining all of the engine's outputs.
 
+use crate::api_bridge::ApiBridge;
 use crate::dataplane::DataplaneHost;
 use crate::engine::{log_event, Engine};
 use crate::host::Clock;
+use crate::http::Waker;
 use bagpipe_core::speaker::{
     BatchId, ConnectionId, Direction, NetInput, NetOutput, Output, PeerId,
 };
@@ -83,6 +85,7 @@ struct Lingering {
 #[derive(Clone, Copy)]
 enum Slot {
     Listener,
+    ApiWaker,
     Dial(PeerId),
     Conn(ConnectionId),
     Lingering(usize),
@@ -101,6 +104,8 @@ struct Loop<'e, E: Engine> {
     dataplane: &'e mut DataplaneHost,
     /// Driver answers to hand back.
     done: VecDeque<(BatchId, Result<(), String>)>,
+    /// The REST API, woken through its waker's file descriptor.
+    api: Option<(&'e mut ApiBridge, &'e Waker)>,
     read_buffer: Vec<u8>,
     lingering: Vec<Lingering>,
 }
@@ -112,6 +117,7 @@ pub fn run_engine<E: Engine>(
     listen: Option<SocketAddr>,
     stop: &AtomicBool,
     dataplane: &mut DataplaneHost,
+    api: Option<(&mut ApiBridge, &Waker)>,
 ) -> Result<(), RunError> {
     let listener = match listen {
         None => None,
@@ -135,6 +141,7 @@ pub fn run_engine<E: Engine>(
         inputs: VecDeque::new(),
         dataplane,
         done: VecDeque::new(),
+        api,
         read_buffer: vec![0; READ_CHUNK],
         lingering: Vec::new(),
     };
@@ -166,9 +173,18 @@ impl<E: Engine> Loop<'_, E> {
                         ops,
                     } => {
                         let result = self.dataplane.apply(vpn_type, &ops);
+                        if result.is_ok() {
+                            if let Some((bridge, _)) = self.api.as_mut() {
+                                bridge.applied(vpn_type, &ops);
+                            }
+                        }
                         self.done.push_back((batch, result));
                     }
-                    Output::ApiReply { .. } => {}
+                    Output::ApiReply { ticket, result } => {
+                        if let Some((bridge, _)) = self.api.as_mut() {
+                            bridge.reply(ticket, result);
+                        }
+                    }
                 }
             }
             if let Some((batch, result)) = self.done.pop_front() {
@@ -290,6 +306,10 @@ impl<E: Engine> Loop<'_, E> {
                 fds.push(PollFd::new(listener, PollFlags::IN));
                 slots.push(Slot::Listener);
             }
+            if let Some((_, waker)) = &self.api {
+                fds.push(PollFd::new(*waker, PollFlags::IN));
+                slots.push(Slot::ApiWaker);
+            }
             for (peer, dial) in &self.dials {
                 fds.push(PollFd::new(&dial.socket, PollFlags::OUT));
                 slots.push(Slot::Dial(*peer));
@@ -325,6 +345,7 @@ impl<E: Engine> Loop<'_, E> {
         for (slot, revents) in ready {
             match slot {
                 Slot::Listener => self.accept(),
+                Slot::ApiWaker => self.serve_api(),
                 Slot::Dial(peer) => self.finish_dial(peer),
                 Slot::Lingering(index) => self.drain_lingering(index),
                 Slot::Conn(id) => {
@@ -356,6 +377,16 @@ impl<E: Engine> Loop<'_, E> {
             }
         }
         Ok(())
+    }
+
+    /// Hands the API's pending requests to the engine.
+    fn serve_api(&mut self) {
+        let now = self.clock.now();
+        if let Some((bridge, waker)) = self.api.as_mut() {
+            waker.drain();
+            bridge.serve(&mut *self.engine, now);
+        }
+        self.drain();
     }
 
     /// Read and drop what a closed connection still receives; done at the peer's end.

@@ -28,14 +28,21 @@ fn dial_accept_echo_timer_and_flush_on_stop() {
     let echo_thread = {
         let stop = stop_echo.clone();
         std::thread::spawn(move || {
-            run_engine(&mut echo, Some(listen), &stop, &mut DataplaneHost::empty()).map(|_| echo)
+            run_engine(
+                &mut echo,
+                Some(listen),
+                &stop,
+                &mut DataplaneHost::empty(),
+                None,
+            )
+            .map(|_| echo)
         })
     };
     std::thread::sleep(Duration::from_millis(100));
     let dialer_thread = {
         let stop = stop_dialer.clone();
         std::thread::spawn(move || {
-            run_engine(&mut dialer, None, &stop, &mut DataplaneHost::empty()).map(|_| dialer)
+            run_engine(&mut dialer, None, &stop, &mut DataplaneHost::empty(), None).map(|_| dialer)
         })
     };
     assert!(
@@ -98,7 +105,7 @@ fn refused_dial_is_reported() {
     let thread = {
         let stop = stop.clone();
         std::thread::spawn(move || {
-            run_engine(&mut dialer, None, &stop, &mut DataplaneHost::empty())
+            run_engine(&mut dialer, None, &stop, &mut DataplaneHost::empty(), None)
         })
     };
     assert!(
@@ -120,6 +127,7 @@ fn listen_on_a_busy_port_is_an_error() {
         Some(taken.local_addr().unwrap()),
         &stop,
         &mut DataplaneHost::empty(),
+        None,
     )
     .unwrap_err();
     assert!(
@@ -139,7 +147,13 @@ fn deadline_fires_while_a_peer_floods() {
     let thread = {
         let stop = stop.clone();
         std::thread::spawn(move || {
-            run_engine(&mut sink, Some(listen), &stop, &mut DataplaneHost::empty())
+            run_engine(
+                &mut sink,
+                Some(listen),
+                &stop,
+                &mut DataplaneHost::empty(),
+                None,
+            )
         })
     };
     std::thread::sleep(Duration::from_millis(50));

@@ -4,6 +4,7 @@
 
 use bagpipe_core::speaker::Speaker;
 use bagpipe_smol::daemon::run_engine;
+use bagpipe_sync::api_bridge::start_api;
 use bagpipe_sync::dataplane::DataplaneHost;
 use bagpipe_sync::host::{init_logging, load_config, log_startup, seed, CommonArgs};
 use clap::Parser;
@@ -58,9 +59,20 @@ fn main() -> ExitCode {
                     .await;
             }
         });
-        run_engine(&mut speaker, loaded.resolved.listen, stop_rx, dataplane)
-            .await
-            .map_err(|e| e.to_string())
+        let (wake_tx, wake_rx) = smol::channel::bounded::<()>(1);
+        let bridge = start_api(&loaded, move || {
+            let _ = wake_tx.try_send(());
+        })?;
+        tracing::info!(api = %bridge.local_addr(), "REST API and looking glass served");
+        run_engine(
+            &mut speaker,
+            loaded.resolved.listen,
+            stop_rx,
+            dataplane,
+            Some((bridge, wake_rx)),
+        )
+        .await
+        .map_err(|e| e.to_string())
     });
     match result {
         Ok(()) => {

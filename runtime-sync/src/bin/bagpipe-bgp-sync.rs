@@ -2,8 +2,10 @@
 //! embedded hosts and tests. Same options; SIGTERM or SIGINT sends a Cease to every peer.
 
 use bagpipe_core::speaker::Speaker;
+use bagpipe_sync::api_bridge::start_api;
 use bagpipe_sync::dataplane::DataplaneHost;
 use bagpipe_sync::host::{init_logging, load_config, log_startup, seed, CommonArgs};
+use bagpipe_sync::http::Waker;
 use bagpipe_sync::run_engine;
 use clap::Parser;
 use std::process::ExitCode;
@@ -52,7 +54,29 @@ fn main() -> ExitCode {
     };
     let mut speaker = Speaker::new(loaded.resolved.speaker.clone(), seed());
     dataplane.register(&mut speaker);
-    match run_engine(&mut speaker, loaded.resolved.listen, &stop, &mut dataplane) {
+    let waker = match Waker::new() {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("bagpipe-bgp-sync: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut bridge = match start_api(&loaded, waker.notifier()) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("bagpipe-bgp-sync: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(api = %bridge.local_addr(), "REST API and looking glass served");
+    match run_engine(
+        &mut speaker,
+        loaded.resolved.listen,
+        &stop,
+        &mut dataplane,
+        Some((&mut bridge, &waker)),
+    ) {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

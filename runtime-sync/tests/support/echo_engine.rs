@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use bagpipe_core::looking_glass::{LookingGlassInfo, NotFound, OperationLog};
 use bagpipe_core::speaker::{
     ApiCall, ApiTicket, BatchId, ConnectionId, Direction, NetInput, NetOutput, Output, PeerId,
 };
@@ -136,6 +137,19 @@ impl Engine for EchoEngine {
     fn dataplane_done(&mut self, _now: Instant, _batch: BatchId, _result: Result<(), String>) {}
 
     fn api(&mut self, _now: Instant, _ticket: ApiTicket, _call: ApiCall) {}
+
+    fn looking_glass(
+        &self,
+        path: &[String],
+        _base: &str,
+        _info: &LookingGlassInfo,
+        _operations: &OperationLog,
+    ) -> Result<serde_json::Value, NotFound> {
+        Err(NotFound {
+            segment: path.first().cloned().unwrap_or_default(),
+            prefix: "looking-glass".into(),
+        })
+    }
 
     fn poll_timeout(&self) -> Option<Instant> {
         self.timer
