@@ -228,8 +228,10 @@ fn attrs_for(rts: &[u32], label: u32) -> Arc<TestAttrs> {
 }
 
 fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let mut t: RouteTable<TestNlri, TestAttrs> =
-        RouteTable::new(RibConfig::new(LOCAL_AS), attrs(1, &[]));
+    // The model waits the same for every peer, with or without graceful restart.
+    let mut config = RibConfig::new(LOCAL_AS);
+    config.rtc_end_of_rib_wait_without_graceful_restart = config.rtc_end_of_rib_wait;
+    let mut t: RouteTable<TestNlri, TestAttrs> = RouteTable::new(config, attrs(1, &[]));
     let mut m = Model::default();
     // What each peer and instance has been told.
     let mut peer_view: BTreeMap<u32, BTreeMap<TestKey, (TestNlri, Arc<TestAttrs>)>> =

@@ -32,17 +32,23 @@ pub struct RibConfig {
     /// How long routes other than RT-Constraint wait for a peer's RT-Constraint End-of-RIB
     /// before they are sent anyway (RFC 4684 §6 with RFC 4724; peer-bug-history row 7).
     pub rtc_end_of_rib_wait: Duration,
+    /// The same wait for a peer without graceful restart: such a peer need not send
+    /// End-of-RIB at all (RFC 4724 §2; GoBGP does not), so the wait only lets its initial
+    /// RT-Constraint routes arrive.
+    pub rtc_end_of_rib_wait_without_graceful_restart: Duration,
     /// Upper bound on how long stale routes are kept once a restarting peer is back, waiting for
     /// its End-of-RIB (RFC 4724 §4.2 "stale routes" timer; peer-bug-history row 15).
     pub stale_routes_time: Duration,
 }
 
 impl RibConfig {
-    /// Defaults: 30 s wait for the RT-Constraint End-of-RIB, 360 s stale-routes bound.
+    /// Defaults: 30 s wait for the RT-Constraint End-of-RIB (2 s from a peer without graceful
+    /// restart), 360 s stale-routes bound.
     pub fn new(local_as: u32) -> Self {
         RibConfig {
             local_as,
             rtc_end_of_rib_wait: Duration::from_secs(30),
+            rtc_end_of_rib_wait_without_graceful_restart: Duration::from_secs(2),
             stale_routes_time: Duration::from_secs(360),
         }
     }
@@ -458,7 +464,13 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
             families: session.families,
             rtc,
             gate: if rtc {
-                RtcGate::WaitingUntil(now + self.config.rtc_end_of_rib_wait)
+                RtcGate::WaitingUntil(
+                    now + if session.graceful_restart.is_some() {
+                        self.config.rtc_end_of_rib_wait
+                    } else {
+                        self.config.rtc_end_of_rib_wait_without_graceful_restart
+                    },
+                )
             } else {
                 RtcGate::Open
             },

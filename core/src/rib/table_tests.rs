@@ -472,9 +472,10 @@ fn peer_bug_row7_vpn_routes_wait_for_the_peers_rtc_end_of_rib() {
 
 #[test]
 fn peer_bug_row7_rtc_wait_ends_at_its_deadline() {
+    // A peer with graceful restart will send End-of-RIB: wait for it up to 30 s.
     let mut t = table();
     t.advertise(I1, vpn(1, 1, 16), attrs(1, &[RT1])).unwrap();
-    t.peer_up(at(10), P1, session(&[Family::RTC, Family::VPNV4]));
+    t.peer_up(at(10), P1, gr_session(&[Family::RTC, Family::VPNV4], 120));
     t.peer_announce(P1, peer_membership(RT1), attrs(7, &[]))
         .unwrap();
     updates(&mut t);
@@ -482,6 +483,27 @@ fn peer_bug_row7_rtc_wait_ends_at_its_deadline() {
     t.handle_timeout(at(39));
     assert!(updates(&mut t).is_empty());
     t.handle_timeout(at(40));
+    let sent = updates(&mut t);
+    assert_eq!(
+        sent[&P1][..2],
+        vec![U::A(vpn(1, 1, 16)), U::Eor(Family::VPNV4)]
+    );
+}
+
+#[test]
+fn rtc_wait_is_short_for_a_peer_without_graceful_restart() {
+    // GoBGP sends no End-of-RIB without graceful restart: only a short wait for its initial
+    // RT-Constraint routes.
+    let mut t = table();
+    t.advertise(I1, vpn(1, 1, 16), attrs(1, &[RT1])).unwrap();
+    t.peer_up(at(10), P1, session(&[Family::RTC, Family::VPNV4]));
+    t.peer_announce(P1, peer_membership(RT1), attrs(7, &[]))
+        .unwrap();
+    updates(&mut t);
+    assert_eq!(t.poll_timeout(), Some(at(12)));
+    t.handle_timeout(at(11));
+    assert!(updates(&mut t).is_empty());
+    t.handle_timeout(at(12));
     assert_eq!(
         updates(&mut t)[&P1],
         vec![U::A(vpn(1, 1, 16)), U::Eor(Family::VPNV4)]

@@ -87,6 +87,11 @@ impl Drop for PeerProcess {
     }
 }
 
+/// Starts `command` as a peer process logging to `dir/<name>.log`.
+pub fn spawn_process(name: &str, dir: &Path, command: Command) -> PeerProcess {
+    PeerProcess::spawn(name, dir.to_path_buf(), command)
+}
+
 /// A fresh directory for one test, removed when dropped.
 pub struct TestDir(pub PathBuf);
 

@@ -1,0 +1,369 @@
+//! End to end: a GoBGP route reflector (RT-Constraint on) and two bagpipe daemons. Ports
+//! attached over the REST API on one node appear at the reflector with their RD, route target,
+//! VNI or label, encapsulation and PMSI, and on the other node as best routes in its looking
+//! glass and as dummy-driver operations; a detach withdraws them; a restarted daemon answers
+//! `/ping` with a new value and its routes come back after re-attach. Run for each runtime.
+
+#[path = "../../runtime-sync/tests/support/daemon_support.rs"]
+mod daemon_support;
+#[path = "support/peers.rs"]
+mod peers;
+
+use daemon_support::OurDaemon;
+use peers::{installed, wait_until, PeerProcess, TestDir};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    let Ok(mut stream) = TcpStream::connect(addr) else {
+        return (0, String::new());
+    };
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return (0, String::new());
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn lg(api: &str, path: &str) -> Value {
+    let (_, body) = http(api, "GET", &format!("/looking-glass/{path}"), "");
+    serde_json::from_str(&body).unwrap_or(Value::Null)
+}
+
+fn sync_binary() -> PathBuf {
+    let ours = PathBuf::from(env!("CARGO_BIN_EXE_bagpipe-bgp"));
+    let sibling = ours.with_file_name("bagpipe-bgp-sync");
+    let release = ours
+        .parent()
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n == "release");
+    let mut build = Command::new(env!("CARGO"));
+    build.args([
+        "build",
+        "-q",
+        "-p",
+        "bagpipe-sync",
+        "--bin",
+        "bagpipe-bgp-sync",
+    ]);
+    if release {
+        build.arg("--release");
+    }
+    assert!(build.status().is_ok_and(|s| s.success()) && sibling.exists());
+    sibling
+}
+
+fn gobgp_rr(dir: &Path, rr: &str, port: u16, api: u16) -> PeerProcess {
+    let families: String = ["l2vpn-evpn", "l3vpn-ipv4-unicast", "rtc", "l3vpn-ipv4-flowspec"]
+        .iter()
+        .map(|f| format!("  [[peer-groups.afi-safis]]\n    [peer-groups.afi-safis.config]\n      afi-safi-name = \"{f}\"\n"))
+        .collect();
+    let config = format!(
+        "[global.config]\n  as = 64512\n  router-id = \"{rr}\"\n  port = {port}\n  local-address-list = [\"{rr}\"]\n\
+         [[peer-groups]]\n  [peer-groups.config]\n    peer-group-name = \"clients\"\n    peer-as = 64512\n\
+         \x20 [peer-groups.route-reflector.config]\n    route-reflector-client = true\n    route-reflector-cluster-id = \"{rr}\"\n{families}\
+         [[dynamic-neighbors]]\n  [dynamic-neighbors.config]\n    prefix = \"127.0.0.0/8\"\n    peer-group = \"clients\"\n"
+    );
+    let path = dir.join("rr.toml");
+    std::fs::write(&path, config).expect("rr config");
+    let mut command = Command::new("gobgpd");
+    command
+        .arg("-f")
+        .arg(&path)
+        .args(["-p", "--pprof-disable", "--api-hosts"])
+        .arg(format!("127.0.0.1:{api}"));
+    peers::spawn_process("gobgpd-rr", dir, command)
+}
+
+fn gobgp_rib(api: u16, family: &str) -> String {
+    let out = Command::new("gobgp")
+        .args(["-p", &api.to_string(), "global", "rib", "-a", family])
+        .output()
+        .expect("gobgp");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn node_config(local: &str, rr: &str, rr_port: u16, api_port: u16) -> String {
+    format!(
+        "[bgp]\nlocal_as = 64512\nlocal_address = \"{local}\"\n\n[[peers]]\naddress = \"{rr}\"\nport = {rr_port}\nhold_time = 9\nconnect_retry = 1\n\n\
+         [api]\nhost = \"{local}\"\nport = {api_port}\n"
+    )
+}
+
+fn evpn_attach(mac: &str, ip: &str, port: &str) -> String {
+    format!(
+        r#"{{"vpn_type": "evpn", "vpn_instance_id": "net1", "mac_address": "{mac}", "ip_address": "{ip}",
+            "local_port": {{"linuxif": "{port}"}}, "import_rt": ["64512:100"], "export_rt": ["64512:100"]}}"#
+    )
+}
+
+fn ipvpn_attach(mac: &str, ip: &str, port: &str) -> String {
+    format!(
+        r#"{{"vpn_type": "ipvpn", "vpn_instance_id": "vrf1", "mac_address": "{mac}", "ip_address": "{ip}",
+            "gateway_ip": "10.50.0.1", "local_port": {{"linuxif": "{port}"}},
+            "import_rt": ["64512:200"], "export_rt": ["64512:200"]}}"#
+    )
+}
+
+fn operations(api: &str, vpn_type: &str) -> Vec<Value> {
+    lg(
+        api,
+        &format!("vpns/dataplane/drivers/{vpn_type}/operations"),
+    )
+    .as_array()
+    .cloned()
+    .unwrap_or_default()
+}
+
+fn has_operation(api: &str, vpn_type: &str, name: &str, needle: &str) -> bool {
+    operations(api, vpn_type)
+        .iter()
+        .any(|op| op["operation"] == name && op.to_string().contains(needle))
+}
+
+fn run(binary: &Path, tag: &str, base: u8, port: u16) {
+    if ["gobgpd", "gobgp"].iter().any(|p| !installed(p)) {
+        eprintln!("skipped: gobgpd not installed (run scripts/install-deps)");
+        return;
+    }
+    let dir = TestDir::new(&format!("e2e-{tag}"));
+    let rr = format!("127.0.{base}.1");
+    let a_addr = format!("127.0.{base}.2");
+    let b_addr = format!("127.0.{base}.3");
+    let rr_api = port + 10;
+    let _rr = gobgp_rr(&dir.0, &rr, port, rr_api);
+    std::thread::sleep(Duration::from_millis(500));
+    let a_api = format!("{a_addr}:{}", port + 1);
+    let b_api = format!("{b_addr}:{}", port + 2);
+    let mut a = OurDaemon::start(
+        binary,
+        &format!("{tag}-a"),
+        &node_config(&a_addr, &rr, port, port + 1),
+    );
+    let mut b = OurDaemon::start(
+        binary,
+        &format!("{tag}-b"),
+        &node_config(&b_addr, &rr, port, port + 2),
+    );
+    a.wait_state(&rr, "Established", LIMIT);
+    b.wait_state(&rr, "Established", LIMIT);
+
+    // E-VPN: a port on each node in the same network.
+    let (status, body) = http(
+        &a_api,
+        "POST",
+        "/attach_localport",
+        &evpn_attach("02:00:00:00:0a:01", "10.100.0.11/24", "tapa1"),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(
+        &b_api,
+        "POST",
+        "/attach_localport",
+        &evpn_attach("02:00:00:00:0b:01", "10.100.0.21/24", "tapb1"),
+    );
+    assert_eq!(status, 200, "{body}");
+    // At the reflector: A's MAC/IP route with its RD, VNI and encapsulation, and its
+    // multicast route with the PMSI tunnel to A.
+    assert!(
+        wait_until(LIMIT, || {
+            let rib = gobgp_rib(rr_api, "evpn");
+            rib.contains("[mac:02:00:00:00:0a:01]")
+                && rib.contains(&format!(
+                    "[type:multicast][rd:{a_addr}:0][etag:0][ip:{a_addr}]"
+                ))
+        }),
+        "{}",
+        gobgp_rib(rr_api, "evpn")
+    );
+    let rib = gobgp_rib(rr_api, "evpn");
+    let a_line = rib
+        .lines()
+        .find(|l| l.contains("[mac:02:00:00:00:0a:01]"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        a_line.contains(&format!("[rd:{a_addr}:0]")) && a_line.contains("[ip:10.100.0.11]"),
+        "{rib}"
+    );
+    assert!(
+        a_line.contains("[VXLAN]") && a_line.contains("[64512:100]"),
+        "{rib}"
+    );
+    let mcast = rib
+        .lines()
+        .find(|l| l.contains(&format!("[ip:{a_addr}]")) && l.contains("multicast"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        mcast.contains("Pmsi") || mcast.contains("pmsi") || rib.contains("ingress-repl"),
+        "{rib}"
+    );
+
+    // On B: A's MAC as a best route, and the dummy driver got the FDB and flood entries.
+    assert!(
+        wait_until(LIMIT, || has_operation(
+            &b_api,
+            "evpn",
+            "setup_remote_endpoint",
+            "02:00:00:00:0a:01"
+        )),
+        "{:?}",
+        operations(&b_api, "evpn")
+    );
+    assert!(
+        has_operation(&b_api, "evpn", "add_flood_entry", &a_addr),
+        "{:?}",
+        operations(&b_api, "evpn")
+    );
+    assert!(
+        has_operation(&b_api, "evpn", "add_neighbour", "10.100.0.11"),
+        "{:?}",
+        operations(&b_api, "evpn")
+    );
+    let best = lg(&b_api, "vpns/instances/net1/best_routes");
+    assert!(best.to_string().contains("02:00:00:00:0a:01"), "{best}");
+
+    // IP-VPN: a VRF on each node; B programs A's host route with A's label.
+    let (status, body) = http(
+        &a_api,
+        "POST",
+        "/attach_localport",
+        &ipvpn_attach("02:00:00:00:0a:02", "10.50.0.11/24", "tapa2"),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(
+        &b_api,
+        "POST",
+        "/attach_localport",
+        &ipvpn_attach("02:00:00:00:0b:02", "10.50.0.21/24", "tapb2"),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        wait_until(LIMIT, || gobgp_rib(rr_api, "vpnv4")
+            .contains(&format!("{a_addr}:1:10.50.0.11/32"))),
+        "{}",
+        gobgp_rib(rr_api, "vpnv4")
+    );
+    assert!(
+        wait_until(LIMIT, || has_operation(
+            &b_api,
+            "ipvpn",
+            "setup_remote_endpoint",
+            "10.50.0.11/32"
+        )),
+        "{:?}",
+        operations(&b_api, "ipvpn")
+    );
+
+    // Bad requests change nothing.
+    let (status, _) = http(
+        &a_api,
+        "POST",
+        "/attach_localport",
+        r#"{"vpn_type": "evpn"}"#,
+    );
+    assert_eq!(status, 400);
+    let (status, body) = http(
+        &a_api,
+        "POST",
+        "/detach_localport",
+        r#"{"vpn_type": "evpn", "vpn_instance_id": "nope", "mac_address": "02:00:00:00:0a:01", "local_port": {"linuxif": "tapa1"}}"#,
+    );
+    assert_eq!(
+        (status, body.contains("could not be found")),
+        (400, true),
+        "{body}"
+    );
+
+    // Detach on A: withdrawn at the reflector and removed on B.
+    let detach = r#"{"vpn_type": "evpn", "vpn_instance_id": "net1", "mac_address": "02:00:00:00:0a:01",
+                     "ip_address": "10.100.0.11/24", "local_port": {"linuxif": "tapa1"}}"#;
+    let (status, body) = http(&a_api, "POST", "/detach_localport", detach);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        wait_until(LIMIT, || !gobgp_rib(rr_api, "evpn")
+            .contains("[mac:02:00:00:00:0a:01]")),
+        "{}",
+        gobgp_rib(rr_api, "evpn")
+    );
+    assert!(wait_until(LIMIT, || has_operation(
+        &b_api,
+        "evpn",
+        "remove_remote_endpoint",
+        "02:00:00:00:0a:01"
+    )));
+    assert!(wait_until(LIMIT, || has_operation(
+        &b_api,
+        "evpn",
+        "remove_flood_entry",
+        &a_addr
+    )));
+
+    // A restarts: /ping changes, its routes are gone until re-attached.
+    let (_, ping_before) = http(&a_api, "GET", "/ping", "");
+    assert!(a.terminate(Duration::from_secs(10)).success());
+    assert!(
+        wait_until(LIMIT, || !gobgp_rib(rr_api, "vpnv4")
+            .contains(&format!("{a_addr}:1:10.50.0.11/32"))),
+        "{}",
+        gobgp_rib(rr_api, "vpnv4")
+    );
+    let mut a = OurDaemon::start(
+        binary,
+        &format!("{tag}-a2"),
+        &node_config(&a_addr, &rr, port, port + 1),
+    );
+    a.wait_state(&rr, "Established", LIMIT);
+    let (_, ping_after) = http(&a_api, "GET", "/ping", "");
+    assert!(
+        !ping_after.is_empty() && ping_after != ping_before,
+        "{ping_before} {ping_after}"
+    );
+    let (status, _) = http(
+        &a_api,
+        "POST",
+        "/attach_localport",
+        &ipvpn_attach("02:00:00:00:0a:02", "10.50.0.11/24", "tapa2"),
+    );
+    assert_eq!(status, 200);
+    assert!(wait_until(LIMIT, || gobgp_rib(rr_api, "vpnv4")
+        .contains("10.50.0.11/32")));
+    assert!(a.terminate(Duration::from_secs(10)).success());
+    assert!(b.terminate(Duration::from_secs(10)).success());
+}
+
+#[test]
+fn two_nodes_and_gobgp_smol() {
+    run(
+        Path::new(env!("CARGO_BIN_EXE_bagpipe-bgp")),
+        "smol",
+        5,
+        11811,
+    );
+}
+
+#[test]
+fn two_nodes_and_gobgp_sync() {
+    run(&sync_binary(), "sync", 6, 11821);
+}
