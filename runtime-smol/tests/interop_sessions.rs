@@ -327,3 +327,74 @@ fn exabgp_smol() {
 fn exabgp_sync() {
     exabgp(Runtime::Sync, "127.0.3.8", "127.0.3.7", 11800);
 }
+
+/// BaGPipe-BGP's own bgp.conf, unchanged: we dial the peer on `bgp_port` from `local_address`,
+/// with the VPN families and RT-Constraint, and listen for BGP nowhere.
+fn bagpipe_conf(runtime: Runtime, ours: &str, theirs: &str, port: u16, api: u16) {
+    if skip_without(&["gobgpd", "gobgp"]) {
+        return;
+    }
+    let dir = TestDir::new(&format!("bgpconf-{runtime:?}"));
+    let gobgp = Gobgp::start(
+        &dir.0,
+        theirs,
+        port,
+        api,
+        GobgpPeering::Passive { address: ours },
+        30,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let conf = format!(
+        "[DEFAULT]\n\n[BGP]\nlocal_address={ours}\npeers={theirs}\nmy_as=64512\nenable_rtc=True\nbgp_port={port}\n\n\
+         [API]\napi_host={ours}\napi_port={}\n\n[DATAPLANE_DRIVER_IPVPN]\ndataplane_driver = dummy\n\n\
+         [DATAPLANE_DRIVER_EVPN]\ndataplane_driver = dummy\n",
+        api + 1000
+    );
+    let mut daemon = OurDaemon::start_with_file(
+        &runtime.binary(),
+        &format!("bgpconf-{runtime:?}"),
+        "bgp.conf",
+        &conf,
+    );
+    daemon.wait_state(theirs, "Established", UP);
+    assert!(
+        wait_until(UP, || gobgp.is_established(ours)),
+        "{}",
+        gobgp.neighbor(ours)
+    );
+    let neighbor = gobgp.neighbor(ours);
+    for family in [
+        "l2vpn-evpn",
+        "l3vpn-ipv4-unicast",
+        "rtc",
+        "l3vpn-ipv4-flowspec",
+    ] {
+        assert!(
+            neighbor.contains(&format!("{family}:\tadvertised and received")),
+            "{family}:\n{neighbor}"
+        );
+    }
+    // BaGPipe-BGP proposes 180 s; GoBGP's 30 s wins.
+    assert!(neighbor.contains("Hold time is 30"), "{neighbor}");
+    // Nothing listens for BGP on our address.
+    for p in [179, port] {
+        assert!(
+            std::net::TcpStream::connect((ours, p)).is_err(),
+            "something accepts BGP on {ours}:{p}"
+        );
+    }
+    assert!(daemon.terminate(Duration::from_secs(10)).success());
+    assert!(gobgp
+        .process
+        .wait_log("code 6(cease) subcode 2", Duration::from_secs(5)));
+}
+
+#[test]
+fn bagpipe_conf_smol() {
+    bagpipe_conf(Runtime::Smol, "127.0.2.10", "127.0.2.9", 11801, 51801);
+}
+
+#[test]
+fn bagpipe_conf_sync() {
+    bagpipe_conf(Runtime::Sync, "127.0.3.10", "127.0.3.9", 11802, 51802);
+}

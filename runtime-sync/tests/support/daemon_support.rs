@@ -17,10 +17,16 @@ pub struct OurDaemon {
 impl OurDaemon {
     /// Start `binary` with `config` (TOML) in a new directory named after `name`.
     pub fn start(binary: &Path, name: &str, config: &str) -> OurDaemon {
+        Self::start_with_file(binary, name, "bagpipe.toml", config)
+    }
+
+    /// Start `binary` with `config` written to `file_name` (its extension chooses the syntax:
+    /// `.conf` is BaGPipe-BGP's INI).
+    pub fn start_with_file(binary: &Path, name: &str, file_name: &str, config: &str) -> OurDaemon {
         let dir = std::env::temp_dir().join(format!("bagpipe-test-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let config_path = dir.join("bagpipe.toml");
+        let config_path = dir.join(file_name);
         std::fs::write(&config_path, config).unwrap();
         let log = dir.join("bagpipe.log");
         let out = std::fs::File::create(&log).unwrap();
