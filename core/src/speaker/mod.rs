@@ -757,7 +757,18 @@ impl Speaker {
                     )
                     .map(|r| &r.nlri)
                     .collect();
-                if !reachable.is_empty() {
+                // RFC 4456 §8: a route reflected back to its originator (our BGP Identifier as
+                // ORIGINATOR_ID) is ignored, and so replaces nothing: it withdraws.
+                let own = update.attributes.list.iter().any(|a| {
+                    matches!(a, crate::wire::attr::PathAttribute::OriginatorId(id) if *id == self.config.router_id)
+                });
+                if own {
+                    for nlri in reachable {
+                        if let Err(e) = self.rib.peer_withdraw(peer, nlri) {
+                            errors.insert(e.to_string());
+                        }
+                    }
+                } else if !reachable.is_empty() {
                     let attrs = Arc::new(RouteAttributes::from_update(&update));
                     for nlri in reachable {
                         if let Err(e) =

@@ -568,3 +568,60 @@ fn evpn_multicast_update(vni: u32) -> Vec<u8> {
         true,
     )
 }
+
+#[test]
+fn a_route_reflected_back_to_us_is_ignored() {
+    // RFC 4456 §8: ORIGINATOR_ID equal to our BGP Identifier.
+    let mut h = harness();
+    attach(&mut h, 1, IPVPN_ATTACH);
+    let before = h.batches.len();
+    let prefix = IpPrefix::V4(Ipv4Prefix::new(Ipv4Addr::new(10, 60, 0, 0), 24).expect("prefix"));
+    let labels = vec![LabelStackEntry::from_label(
+        Label::new(3000).expect("label"),
+        true,
+    )];
+    let route = VpnRoute::new(
+        RouteDistinguisher::Ipv4 {
+            addr: REMOTE,
+            number: 7,
+        },
+        prefix,
+        labels,
+    )
+    .expect("route");
+    let next_hop = NextHop::VpnIpv4 {
+        rd: RouteDistinguisher::As2 { asn: 0, number: 0 },
+        addr: REMOTE,
+    };
+    let ours = PathAttribute::OriginatorId(Ipv4Addr::new(10, 0, 0, 1));
+    h.receive(
+        1,
+        update_bytes(
+            Family::VPNV4,
+            Nlri::Vpn(route.clone()),
+            next_hop.clone(),
+            vec![ours],
+            "64512:200",
+            false,
+        ),
+    );
+    assert_eq!(
+        h.batches.len(),
+        before,
+        "ignored: {:?}",
+        &h.batches[before..]
+    );
+    let other = PathAttribute::OriginatorId(Ipv4Addr::new(10, 0, 0, 7));
+    h.receive(
+        1,
+        update_bytes(
+            Family::VPNV4,
+            Nlri::Vpn(route),
+            next_hop,
+            vec![other],
+            "64512:200",
+            false,
+        ),
+    );
+    assert_eq!(h.batches.len(), before + 1);
+}

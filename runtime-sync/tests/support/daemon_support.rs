@@ -153,5 +153,6 @@ impl Drop for OurDaemon {
 
 /// The configuration of a speaker at `local` with AS 64512; `extra` is appended (peers, listen).
 pub fn config(local: &str, extra: &str) -> String {
-    format!("[bgp]\nlocal_as = 64512\nlocal_address = \"{local}\"\n{extra}\n[api]\nport = 18082\n")
+    // The API on the speaker's own address: tests run side by side.
+    format!("[bgp]\nlocal_as = 64512\nlocal_address = \"{local}\"\n{extra}\n[api]\nhost = \"{local}\"\nport = 18082\n")
 }
