@@ -786,35 +786,44 @@ impl Speaker {
         }
     }
 
-    /// Sends what the route table has for each peer and collects instance events.
+    /// Sends what the route table has for each peer and hands instance events to the VPN
+    /// instances, until both are quiet (an instance may advertise in answer: readvertisement).
     fn flush_rib(&mut self, now: Instant) {
-        while let Some((peer, updates)) = self.rib.poll_peer_updates() {
-            let i = index(peer);
-            let Some(slot) = self.peers.get_mut(i) else {
-                continue;
-            };
-            let Some((_, negotiated)) = slot.session.established() else {
-                continue;
-            };
-            let ctx = negotiated.encode_context();
-            let (messages, errors) = encode_updates(updates, slot.kind, &ctx);
-            slot.session.send_encoded(now, messages);
-            let address = slot.session.config().address;
-            self.drain_session(now, i);
-            for e in errors {
-                self.warn(peer, address, format!("route not sent: {e}"));
+        loop {
+            let mut busy = false;
+            while let Some((peer, updates)) = self.rib.poll_peer_updates() {
+                busy = true;
+                let i = index(peer);
+                let Some(slot) = self.peers.get_mut(i) else {
+                    continue;
+                };
+                let Some((_, negotiated)) = slot.session.established() else {
+                    continue;
+                };
+                let ctx = negotiated.encode_context();
+                let (messages, errors) = encode_updates(updates, slot.kind, &ctx);
+                slot.session.send_encoded(now, messages);
+                let address = slot.session.config().address;
+                self.drain_session(now, i);
+                for e in errors {
+                    self.warn(peer, address, format!("route not sent: {e}"));
+                }
             }
-        }
-        while let Some(event) = self.rib.poll_instance_event() {
-            let Some((vpn_type, outcome)) = self.vpn.route_event(event) else {
-                continue;
-            };
-            for message in outcome.warnings {
-                self.outputs
-                    .push_back(Output::Event(SpeakerEvent::VpnWarning { message }));
+            while let Some(event) = self.rib.poll_instance_event() {
+                busy = true;
+                let Some((vpn_type, outcome)) = self.vpn.route_event(&mut self.rib, event) else {
+                    continue;
+                };
+                for message in outcome.warnings {
+                    self.outputs
+                        .push_back(Output::Event(SpeakerEvent::VpnWarning { message }));
+                }
+                if !outcome.ops.is_empty() {
+                    self.emit_ops(vpn_type, outcome.ops);
+                }
             }
-            if !outcome.ops.is_empty() {
-                self.emit_ops(vpn_type, outcome.ops);
+            if !busy {
+                return;
             }
         }
     }

@@ -163,6 +163,12 @@ pub struct Instance {
     pub endpoints: BTreeMap<EndpointKey, Endpoint>,
     /// The Inclusive Multicast route (E-VPN).
     pub multicast_route: Option<Nlri>,
+    /// Route leaking for service chaining (reference §2.3 "Readvertise"), IP-VPN only.
+    pub readvertise: Option<api::Readvertise>,
+    /// Prefixes readvertised, with the RT-Records their readvertisements carry.
+    pub readvertised: BTreeMap<IpPrefix, Vec<RouteTarget>>,
+    /// The readvertised routes, per prefix and local endpoint.
+    readvertised_routes: BTreeMap<(IpPrefix, EndpointKey), Nlri>,
     tracker: BestRouteTracker<TrackedEntry, Nlri, RouteAttributes>,
     /// Received (IP, MAC) pairs and how many routes carry each (ARP suppression entries).
     neighbours: BTreeMap<NeighbourEntry, usize>,
@@ -176,6 +182,10 @@ pub struct Instance {
 pub struct RouteOutcome {
     /// Dataplane operations.
     pub ops: Vec<Operation>,
+    /// Routes the instance advertises because of it (readvertisement).
+    pub advertise: Vec<(Nlri, RouteAttributes)>,
+    /// Routes the instance withdraws because of it.
+    pub withdraw: Vec<Nlri>,
     /// Routes ignored, and why.
     pub warnings: Vec<String>,
 }
@@ -197,6 +207,9 @@ impl Instance {
             macs: BTreeMap::new(),
             endpoints: BTreeMap::new(),
             multicast_route: None,
+            readvertise: None,
+            readvertised: BTreeMap::new(),
+            readvertised_routes: BTreeMap::new(),
             tracker: BestRouteTracker::new(order),
             neighbours: BTreeMap::new(),
             neighbour_routes: BTreeMap::new(),
@@ -416,17 +429,27 @@ impl Instance {
         } else {
             self.tracker.withdraw(&entry, &route, &mut changes);
         }
+        let mut prefixes = Vec::new();
         for change in changes {
             match change {
                 BestChange::NewBest { entry, route } => {
+                    if let TrackedEntry::Prefix(p) = entry {
+                        prefixes.push(p);
+                    }
+                    if !self.imported(&route) {
+                        continue;
+                    }
                     if let Some(op) = self.remote_operation(&entry, &route, true, &mut outcome) {
                         outcome.ops.push(op);
                     }
                 }
                 BestChange::BestRemoved { entry, route, last } => {
+                    if let TrackedEntry::Prefix(p) = entry {
+                        prefixes.push(p);
+                    }
                     // Without ECMP the next best route replaces the state (reference §2.2
                     // `_skip_route_removal`).
-                    if !self.capabilities.ecmp && !last {
+                    if (!self.capabilities.ecmp && !last) || !self.imported(&route) {
                         continue;
                     }
                     if let Some(op) = self.remote_operation(&entry, &route, false, &mut outcome) {
@@ -435,7 +458,171 @@ impl Instance {
                 }
             }
         }
+        prefixes.dedup();
+        for prefix in prefixes {
+            self.sync_readvertisement(prefix, &mut outcome);
+        }
         outcome
+    }
+
+    /// Whether a received route is imported: an E-VPN route always (its subscription was by
+    /// import RT), an IP-VPN route when it carries an import RT (reference §2.3).
+    fn imported(&self, route: &Route<Nlri, RouteAttributes>) -> bool {
+        self.identity.vpn_type == VpnType::Evpn
+            || route
+                .route_targets()
+                .iter()
+                .any(|rt| self.import_rts.contains(rt))
+    }
+
+    /// The RT-Records a readvertisement of `route` carries, when it is to be readvertised: it
+    /// has a `from_rt` and none of its RT-Records is a `to_rt` (loop prevention; reference §2.3,
+    /// draft-ietf-bess-service-chaining).
+    fn readvertisable(&self, route: &Route<Nlri, RouteAttributes>) -> Option<Vec<RouteTarget>> {
+        let readvertise = self.readvertise.as_ref()?;
+        let rts = route.route_targets();
+        if !rts.iter().any(|rt| readvertise.from_rt.contains(rt)) {
+            return None;
+        }
+        let mut records: Vec<RouteTarget> = route
+            .attributes()
+            .attributes
+            .extended_communities()
+            .iter()
+            .filter_map(|c| match c {
+                ExtendedCommunity::RtRecord { target } => Some(*target),
+                _ => None,
+            })
+            .collect();
+        if records.iter().any(|r| readvertise.to_rt.contains(r)) {
+            return None;
+        }
+        records.extend(rts.iter().copied());
+        records.sort();
+        records.dedup();
+        Some(records)
+    }
+
+    /// Readvertises `prefix` through every local endpoint while one of its best routes is
+    /// readvertisable, and withdraws the readvertisements when none is (reference §2.3).
+    fn sync_readvertisement(&mut self, prefix: IpPrefix, outcome: &mut RouteOutcome) {
+        if self.readvertise.is_none() {
+            return;
+        }
+        let entry = TrackedEntry::Prefix(prefix);
+        let records = self
+            .tracker
+            .best_routes(&entry)
+            .iter()
+            .find_map(|r| self.readvertisable(r));
+        match records {
+            Some(records) => {
+                if self.readvertised.get(&prefix) == Some(&records) {
+                    return;
+                }
+                self.readvertised.insert(prefix, records);
+                let keys: Vec<EndpointKey> = self.endpoints.keys().cloned().collect();
+                for key in keys {
+                    if let Some(route) = self.readvertisement(prefix, &key) {
+                        self.readvertised_routes
+                            .insert((prefix, key), route.0.clone());
+                        outcome.advertise.push(route);
+                    }
+                }
+            }
+            None => {
+                if self.readvertised.remove(&prefix).is_some() {
+                    let gone: Vec<(IpPrefix, EndpointKey)> = self
+                        .readvertised_routes
+                        .keys()
+                        .filter(|(p, _)| *p == prefix)
+                        .cloned()
+                        .collect();
+                    for k in gone {
+                        if let Some(nlri) = self.readvertised_routes.remove(&k) {
+                            outcome.withdraw.push(nlri);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The readvertisement of `prefix` through the endpoint `key`: its label and RD, our
+    /// next hop, the `to_rt` route targets and the RT-Records (reference §2.3).
+    fn readvertisement(
+        &self,
+        prefix: IpPrefix,
+        key: &EndpointKey,
+    ) -> Option<(Nlri, RouteAttributes)> {
+        let readvertise = self.readvertise.as_ref()?;
+        let records = self.readvertised.get(&prefix)?;
+        let endpoint = self.endpoints.get(key)?;
+        if !endpoint.direction.forwards_to_port() {
+            return None;
+        }
+        let plugged = self.macs.get(&key.0)?;
+        let rd = super::instance::rd(self.identity.bgp_address, endpoint.rd_number?);
+        let route = VpnRoute::new(
+            rd,
+            prefix,
+            vec![LabelStackEntry::from_label(plugged.label, true)],
+        )?;
+        let mut communities: Vec<ExtendedCommunity> = readvertise
+            .to_rt
+            .iter()
+            .map(|&target| ExtendedCommunity::RouteTarget { target })
+            .collect();
+        communities.extend(self.encapsulation_communities());
+        communities.extend(
+            records
+                .iter()
+                .map(|&target| ExtendedCommunity::RtRecord { target }),
+        );
+        communities.push(ExtendedCommunity::ConsistentHashSortOrder {
+            order: plugged.lb_order,
+        });
+        Some((
+            Nlri::Vpn(route),
+            RouteAttributes {
+                next_hop: self.dataplane_next_hop(),
+                attributes: PathAttributes {
+                    list: vec![
+                        PathAttribute::Origin(Origin::Igp),
+                        PathAttribute::AsPath(AsPath::default()),
+                        PathAttribute::LocalPref(DEFAULT_LOCAL_PREF),
+                        PathAttribute::ExtendedCommunities(communities),
+                    ],
+                },
+            },
+        ))
+    }
+
+    /// A new endpoint readvertises every readvertised prefix through itself.
+    pub fn readvertise_via(&mut self, key: &EndpointKey) -> Vec<(Nlri, RouteAttributes)> {
+        let prefixes: Vec<IpPrefix> = self.readvertised.keys().copied().collect();
+        let mut out = Vec::new();
+        for prefix in prefixes {
+            if let Some(route) = self.readvertisement(prefix, key) {
+                self.readvertised_routes
+                    .insert((prefix, key.clone()), route.0.clone());
+                out.push(route);
+            }
+        }
+        out
+    }
+
+    /// A leaving endpoint withdraws the readvertisements made through it.
+    pub fn unreadvertise_via(&mut self, key: &EndpointKey) -> Vec<Nlri> {
+        let gone: Vec<(IpPrefix, EndpointKey)> = self
+            .readvertised_routes
+            .keys()
+            .filter(|(_, k)| k == key)
+            .cloned()
+            .collect();
+        gone.into_iter()
+            .filter_map(|k| self.readvertised_routes.remove(&k))
+            .collect()
     }
 
     /// Every best route withdrawn (instance removal): the operations that undo them.
@@ -473,11 +660,15 @@ impl Instance {
                 Some(TrackedEntry::Multicast(*originator, *rd))
             }
             (VpnType::Ipvpn, Nlri::Vpn(v)) => {
-                let imported = route
+                let from = self
+                    .readvertise
+                    .as_ref()
+                    .map_or(&[][..], |r| &r.from_rt[..]);
+                let wanted = route
                     .route_targets()
                     .iter()
-                    .any(|rt| self.import_rts.contains(rt));
-                imported.then_some(TrackedEntry::Prefix(v.prefix))
+                    .any(|rt| self.import_rts.contains(rt) || from.contains(rt));
+                wanted.then_some(TrackedEntry::Prefix(v.prefix))
             }
             (_, nlri) => {
                 outcome.warnings.push(format!(

@@ -150,6 +150,16 @@ impl VpnManager {
                 vpn_type.name()
             )));
         };
+        if request.attract_traffic.is_some() {
+            return Err(VpnError::Client(
+                "attract_traffic is not supported by this version".to_string(),
+            ));
+        }
+        if request.readvertise.is_some() && vpn_type != VpnType::Ipvpn {
+            return Err(VpnError::Client(
+                "readvertise applies to IP-VPN instances only".to_string(),
+            ));
+        }
         if request.local_port.evpn.is_some() {
             return Err(VpnError::Client(
                 "plugging an E-VPN instance into an IP-VPN (local_port.evpn) is not supported by this version"
@@ -251,6 +261,8 @@ impl VpnManager {
                 let mut instance = Instance::new(identity, capabilities.clone(), self.salt(id));
                 instance.import_rts = request.import_rt.clone();
                 instance.export_rts = request.export_rt.clone();
+                // Only the first attach's readvertise counts (reference §2.1).
+                instance.readvertise = request.readvertise.clone();
                 ops.push(instance.create_operation());
                 (id, Some(Box::new(instance)))
             }
@@ -303,9 +315,13 @@ impl VpnManager {
                 .get(&instance_id)
                 .ok_or_else(|| VpnError::Client(format!("VPN {external} could not be found")))?,
         };
+        // Every IP-VPN endpoint that receives traffic has its own RD (reference §2.2 step 5):
+        // its subnet route and its readvertisements use it.
         let endpoint_rd = if !refresh
             && request.direction.forwards_to_port()
-            && instance.needs_endpoint_rd(request.ip_address.as_ref(), request.advertise_subnet)
+            && (vpn_type == VpnType::Ipvpn
+                || instance
+                    .needs_endpoint_rd(request.ip_address.as_ref(), request.advertise_subnet))
         {
             match self.rds.allocate() {
                 Ok(n) => Some(u16::try_from(n).unwrap_or(u16::MAX)),
@@ -485,6 +501,9 @@ impl VpnManager {
                     self.instances.insert(instance, *new);
                     if let Some(i) = self.instances.get(&instance) {
                         subscribe_all(rib, i, &i.import_rts);
+                        if let Some(r) = &i.readvertise {
+                            subscribe_all(rib, i, &r.from_rt);
+                        }
                         if let Some((nlri, attrs)) = i.multicast_route() {
                             let _ = rib.advertise(instance, nlri.clone(), Arc::new(attrs));
                             if let Some(i) = self.instances.get_mut(&instance) {
@@ -631,6 +650,11 @@ impl VpnManager {
                 description: request.description.clone(),
             },
         );
+        if !refresh {
+            for (nlri, attrs) in instance.readvertise_via(&key) {
+                let _ = rib.advertise(id, nlri, Arc::new(attrs));
+            }
+        }
         // A MAC with an IP replaces its MAC-only endpoint (reference §2.2 step 6).
         if key.1.is_some() {
             let wildcard = (mac, None);
@@ -681,6 +705,9 @@ impl VpnManager {
         };
         let mut released_rds = Vec::new();
         for key in keys {
+            for nlri in instance.unreadvertise_via(key) {
+                rib.withdraw(id, &nlri);
+            }
             if let Some(endpoint) = instance.endpoints.remove(key) {
                 if let Some(nlri) = &endpoint.route {
                     rib.withdraw(id, nlri);
@@ -715,13 +742,19 @@ impl VpnManager {
     /// A route event for an instance, from the route table.
     pub fn route_event(
         &mut self,
+        rib: &mut Rib,
         event: InstanceEvent<crate::wire::nlri::Nlri, RouteAttributes>,
     ) -> Option<(VpnType, RouteOutcome)> {
-        let instance = self.instances.get_mut(&event.instance)?;
-        Some((
-            instance.identity.vpn_type,
-            instance.route_event(event.event),
-        ))
+        let id = event.instance;
+        let instance = self.instances.get_mut(&id)?;
+        let mut outcome = instance.route_event(event.event);
+        for (nlri, attrs) in std::mem::take(&mut outcome.advertise) {
+            let _ = rib.advertise(id, nlri, Arc::new(attrs));
+        }
+        for nlri in std::mem::take(&mut outcome.withdraw) {
+            rib.withdraw(id, &nlri);
+        }
+        Some((instance.identity.vpn_type, outcome))
     }
 }
 

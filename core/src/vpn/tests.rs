@@ -625,3 +625,196 @@ fn a_route_reflected_back_to_us_is_ignored() {
     );
     assert_eq!(h.batches.len(), before + 1);
 }
+
+fn vpn_update_with_records(addr: &str, label: u32, rts: &[&str], records: &[&str]) -> Vec<u8> {
+    let prefix = IpPrefix::V4(Ipv4Prefix::new(addr.parse().expect("addr"), 24).expect("prefix"));
+    let labels = vec![LabelStackEntry::from_label(
+        Label::new(label).expect("label"),
+        true,
+    )];
+    let route = VpnRoute::new(
+        RouteDistinguisher::Ipv4 {
+            addr: REMOTE,
+            number: 7,
+        },
+        prefix,
+        labels,
+    )
+    .expect("route");
+    let mut comms: Vec<ExtendedCommunity> = rts
+        .iter()
+        .map(|rt| ExtendedCommunity::RouteTarget {
+            target: rt.parse().expect("rt"),
+        })
+        .collect();
+    comms.extend(records.iter().map(|rt| ExtendedCommunity::RtRecord {
+        target: rt.parse().expect("rt"),
+    }));
+    let list = vec![
+        PathAttribute::MpReach(MpReach {
+            family: Family::VPNV4,
+            next_hop: NextHop::VpnIpv4 {
+                rd: RouteDistinguisher::As2 { asn: 0, number: 0 },
+                addr: REMOTE,
+            },
+            nlri: vec![PathNlri {
+                path_id: None,
+                nlri: Nlri::Vpn(route),
+            }],
+            undecoded_nlri: Vec::new(),
+        }),
+        PathAttribute::Origin(Origin::Igp),
+        PathAttribute::AsPath(AsPath::default()),
+        PathAttribute::LocalPref(100),
+        PathAttribute::ExtendedCommunities(comms),
+    ];
+    let ctx = DecodeContext {
+        families: [Family::EVPN, Family::VPNV4, Family::RTC]
+            .into_iter()
+            .collect(),
+        four_octet_as: true,
+        ..DecodeContext::default()
+    };
+    Update {
+        attributes: PathAttributes { list },
+        ..Update::default()
+    }
+    .encode(&ctx)
+}
+
+const CHAIN_ATTACH: &str = r#"{"vpn_type": "ipvpn", "vpn_instance_id": "svc",
+  "mac_address": "02:00:00:00:00:05", "ip_address": "10.60.0.5/24", "gateway_ip": "10.60.0.1",
+  "local_port": {"linuxif": "tap5"}, "import_rt": ["64512:200"], "export_rt": ["64512:200"],
+  "readvertise": {"from_rt": ["64512:300"], "to_rt": ["64512:400"]}}"#;
+
+/// The readvertisements we announced, by prefix: (RD, RTs, RT-Records).
+fn readvertisements(h: &Harness) -> Vec<(String, RouteDistinguisher, Vec<String>, Vec<String>)> {
+    sent_routes(h)
+        .into_iter()
+        .filter_map(|(up, n, a)| match (up, n, a) {
+            (true, Nlri::Vpn(v), Some(a)) => {
+                let rts: Vec<String> = a
+                    .extended_communities()
+                    .iter()
+                    .filter_map(|c| c.route_target().map(|rt| rt.to_string()))
+                    .collect();
+                let records: Vec<String> = a
+                    .extended_communities()
+                    .iter()
+                    .filter_map(|c| match c {
+                        ExtendedCommunity::RtRecord { target } => Some(target.to_string()),
+                        _ => None,
+                    })
+                    .collect();
+                (!records.is_empty() || rts == ["64512:400"])
+                    .then(|| (v.prefix.to_string(), v.rd, rts, records))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn readvertise_leaks_from_rt_routes_through_each_endpoint_with_rt_records() {
+    // reference §8 test_re_advertisement_1/_last.
+    let mut h = harness();
+    attach(&mut h, 1, CHAIN_ATTACH);
+    assert_eq!(reply(&h, 1), &Ok(()));
+    let batches = h.batches.len();
+    // A route with from_rt and an RT-Record: readvertised to to_rt only, with both RTs as
+    // records, with the endpoint's RD; not imported (no import RT), so no dataplane change.
+    h.receive(
+        1,
+        vpn_update_with_records("10.70.0.0", 3000, &["64512:300"], &["64512:100"]),
+    );
+    let r = readvertisements(&h);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].0, "10.70.0.0/24");
+    assert_eq!(r[0].2, vec!["64512:400"]);
+    assert_eq!(r[0].3, vec!["64512:100", "64512:300"]);
+    assert_ne!(
+        r[0].1,
+        RouteDistinguisher::Ipv4 {
+            addr: Ipv4Addr::new(10, 0, 0, 1),
+            number: 0
+        },
+        "the endpoint's RD"
+    );
+    assert_eq!(h.batches.len(), batches);
+    // A route that went through to_rt already: not readvertised (loop prevention).
+    h.receive(
+        1,
+        vpn_update_with_records("10.71.0.0", 3001, &["64512:300"], &["64512:400"]),
+    );
+    assert_eq!(readvertisements(&h).len(), 1);
+    // A second endpoint readvertises it too, with its own RD.
+    attach(
+        &mut h,
+        2,
+        &CHAIN_ATTACH
+            .replace("02:00:00:00:00:05", "02:00:00:00:00:06")
+            .replace("10.60.0.5", "10.60.0.6")
+            .replace("tap5", "tap6"),
+    );
+    assert_eq!(reply(&h, 2), &Ok(()));
+    let r = readvertisements(&h);
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_ne!(r[0].1, r[1].1);
+    // The route goes: both readvertisements are withdrawn.
+    let withdrawn_before = sent_routes(&h).iter().filter(|(up, ..)| !up).count();
+    let prefix = IpPrefix::V4(Ipv4Prefix::new(Ipv4Addr::new(10, 70, 0, 0), 24).expect("prefix"));
+    let labels = vec![LabelStackEntry::from_label(
+        Label::new(3000).expect("label"),
+        true,
+    )];
+    let route = VpnRoute::new(
+        RouteDistinguisher::Ipv4 {
+            addr: REMOTE,
+            number: 7,
+        },
+        prefix,
+        labels,
+    )
+    .expect("route");
+    let ctx = DecodeContext {
+        families: [Family::EVPN, Family::VPNV4, Family::RTC]
+            .into_iter()
+            .collect(),
+        four_octet_as: true,
+        ..DecodeContext::default()
+    };
+    let withdraw = Update {
+        attributes: PathAttributes {
+            list: vec![PathAttribute::MpUnreach(crate::wire::attr::MpUnreach {
+                family: Family::VPNV4,
+                withdrawn: vec![PathNlri {
+                    path_id: None,
+                    nlri: Nlri::Vpn(route),
+                }],
+                undecoded_nlri: Vec::new(),
+            })],
+        },
+        ..Update::default()
+    };
+    h.receive(1, withdraw.encode(&ctx));
+    let withdrawn: Vec<_> = sent_routes(&h).into_iter().filter(|(up, ..)| !up).collect();
+    assert_eq!(withdrawn.len(), withdrawn_before + 2, "{withdrawn:?}");
+}
+
+#[test]
+fn attract_traffic_is_refused_until_it_is_implemented() {
+    let mut h = harness();
+    attach(
+        &mut h,
+        1,
+        &CHAIN_ATTACH.replace(
+            "\"readvertise\"",
+            "\"attract_traffic\": {\"redirect_rts\": [\"64512:500\"], \"classifier\": {\"destinationPort\": \"80\", \"protocol\": \"tcp\"}}, \"readvertise\"",
+        ),
+    );
+    let Err(e) = reply(&h, 1) else {
+        panic!("refused")
+    };
+    assert_eq!(e.http_status(), 400);
+    assert!(h.speaker.vpn().instances().next().is_none());
+}
