@@ -23,6 +23,10 @@ pub struct LookingGlassInfo {
     pub version: String,
     /// The configuration as JSON (`/config`).
     pub config: Value,
+    /// The last warnings and errors, newest first (`/logs`).
+    pub logs: Vec<Value>,
+    /// How many warnings and errors were logged since the start.
+    pub warnings_and_errors: usize,
 }
 
 /// The last dataplane operations per VPN type, as the dummy drivers received them.
@@ -276,7 +280,7 @@ impl Speaker {
             "BGP_established_peers": established,
             "route_counts": { "local_routes_count": counts.local, "received_routes_count": counts.received },
             "vpn_instances_count": self.vpn().instances().count(),
-            "warnings_and_errors": 0,
+            "warnings_and_errors": info.warnings_and_errors,
             "start_time": info.start_time,
             "version": info.version,
         });
@@ -299,7 +303,7 @@ impl Speaker {
             }),
             Some("summary") => summary,
             Some("config") => info.config.clone(),
-            Some("logs") => json!([]),
+            Some("logs") => json!(info.logs),
             Some("bgp") => {
                 walked.push("bgp");
                 match segments.next() {

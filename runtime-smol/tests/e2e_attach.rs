@@ -295,6 +295,19 @@ fn run(binary: &Path, tag: &str, base: u8, port: u16) {
         (400, true),
         "{body}"
     );
+    // Refusals are warnings, kept for the looking glass.
+    let logs = lg(&a_api, "logs");
+    assert!(
+        logs.as_array()
+            .is_some_and(|l| l.iter().any(|r| r["level"] == "WARNING"
+                && r["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("could not be found")))),
+        "{logs}"
+    );
+    assert!(lg(&a_api, "summary/warnings_and_errors")
+        .as_u64()
+        .is_some_and(|n| n >= 2));
 
     // Detach on A: withdrawn at the reflector and removed on B.
     let detach = r#"{"vpn_type": "evpn", "vpn_instance_id": "net1", "mac_address": "02:00:00:00:0a:01",

@@ -63,6 +63,9 @@ impl ApiBridge {
                 HttpCall::Attach(r) => ApiCall::Attach(Box::new(r)),
                 HttpCall::Detach(r) => ApiCall::Detach(Box::new(r)),
                 HttpCall::LookingGlass { path, base_url } => {
+                    let (logs, count) = crate::log_capture::captured();
+                    self.info.logs = logs;
+                    self.info.warnings_and_errors = count;
                     let answer =
                         engine.looking_glass(&path, &base_url, &self.info, &self.operations);
                     reply.send(match answer {
@@ -110,6 +113,7 @@ pub fn start_api(
         start_time: utc_text(std::time::SystemTime::now()),
         version: env!("CARGO_PKG_VERSION").to_string(),
         config: serde_json::to_value(&loaded.daemon).unwrap_or(serde_json::Value::Null),
+        ..LookingGlassInfo::default()
     };
     Ok(ApiBridge::new(server, info))
 }

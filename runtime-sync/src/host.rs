@@ -177,14 +177,18 @@ pub fn init_logging(args: &CommonArgs, file_config: &config::LoggingConfig) -> R
         }
         None => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_target(false);
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(crate::log_capture::LogCapture);
     let result = if json {
-        builder.json().flatten_event(true).try_init()
+        registry.with(fmt.json().flatten_event(true)).try_init()
     } else {
-        builder.try_init()
+        registry.with(fmt).try_init()
     };
     result.map_err(|e| format!("cannot install the logger: {e}"))
 }

@@ -6,6 +6,7 @@ pub mod dataplane;
 pub mod engine;
 pub mod host;
 pub mod http;
+pub mod log_capture;
 pub mod run;
 
 pub use engine::Engine;
