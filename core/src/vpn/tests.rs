@@ -818,3 +818,61 @@ fn attract_traffic_is_refused_until_it_is_implemented() {
     assert_eq!(e.http_status(), 400);
     assert!(h.speaker.vpn().instances().next().is_none());
 }
+
+#[test]
+fn with_ecmp_every_equal_route_is_programmed() {
+    let mut caps = ipvpn_caps();
+    caps.ecmp = true;
+    let mut h = Harness::with_drivers(
+        speaker_config(false, 90),
+        vec![(VpnType::Ipvpn, IpAddr::V4(DATAPLANE), caps)],
+    );
+    h.establish(90);
+    h.receive(
+        1,
+        Update::end_of_rib(Family::RTC).encode(&DecodeContext {
+            families: [Family::EVPN, Family::VPNV4, Family::RTC]
+                .into_iter()
+                .collect(),
+            four_octet_as: true,
+            ..DecodeContext::default()
+        }),
+    );
+    attach(&mut h, 1, IPVPN_ATTACH);
+    let before = h.batches.len();
+    // Two routes for one prefix, equal LOCAL_PREF, different labels (two next hops of a chain).
+    h.receive(
+        1,
+        vpn_update_with_records("10.80.0.0", 4001, &["64512:200"], &[]),
+    );
+    let second = vpn_update_with_records("10.80.0.0", 4002, &["64512:200"], &[]);
+    // Same prefix, another RD: another route of the same entry.
+    let second = second
+        .windows(8)
+        .position(|w| {
+            w == RouteDistinguisher::Ipv4 {
+                addr: REMOTE,
+                number: 7,
+            }
+            .to_bytes()
+        })
+        .map(|at| {
+            let mut b = second.clone();
+            b[at..at + 8].copy_from_slice(
+                &RouteDistinguisher::Ipv4 {
+                    addr: REMOTE,
+                    number: 8,
+                }
+                .to_bytes(),
+            );
+            b
+        })
+        .expect("the RD in the message");
+    h.receive(1, second);
+    let ops: Vec<&Operation> = h.batches[before..].iter().flat_map(|b| &b.1).collect();
+    let setups = ops
+        .iter()
+        .filter(|op| matches!(op, Operation::SetupRemoteEndpoint { .. }))
+        .count();
+    assert_eq!(setups, 2, "both equal routes programmed: {ops:?}");
+}
