@@ -280,19 +280,28 @@ impl Instance {
         }
     }
 
-    fn dataplane_next_hop(&self) -> WireNextHop {
-        match (self.identity.vpn_type, self.identity.dataplane_address) {
-            (VpnType::Ipvpn, IpAddr::V4(addr)) => WireNextHop::VpnIpv4 {
-                rd: RouteDistinguisher::As2 { asn: 0, number: 0 },
-                addr,
+    /// Our next hop for a route of `prefix` (E-VPN routes: `None`): for VPN-IPv6 over an IPv4
+    /// dataplane, the IPv4-mapped IPv6 address (RFC 4659 §3.2.1.1).
+    fn dataplane_next_hop_for(&self, prefix: Option<&IpPrefix>) -> WireNextHop {
+        let zero = RouteDistinguisher::As2 { asn: 0, number: 0 };
+        match (
+            self.identity.vpn_type,
+            self.identity.dataplane_address,
+            prefix,
+        ) {
+            (VpnType::Ipvpn, IpAddr::V4(addr), Some(IpPrefix::V6(_))) => WireNextHop::VpnIpv6 {
+                rd: zero,
+                global: addr.to_ipv6_mapped(),
+                link_local: None,
             },
-            (VpnType::Ipvpn, IpAddr::V6(global)) => WireNextHop::VpnIpv6 {
-                rd: RouteDistinguisher::As2 { asn: 0, number: 0 },
+            (VpnType::Ipvpn, IpAddr::V4(addr), _) => WireNextHop::VpnIpv4 { rd: zero, addr },
+            (VpnType::Ipvpn, IpAddr::V6(global), _) => WireNextHop::VpnIpv6 {
+                rd: zero,
                 global,
                 link_local: None,
             },
-            (VpnType::Evpn, IpAddr::V4(a)) => WireNextHop::Ipv4(a),
-            (VpnType::Evpn, IpAddr::V6(global)) => WireNextHop::Ipv6 {
+            (VpnType::Evpn, IpAddr::V4(a), _) => WireNextHop::Ipv4(a),
+            (VpnType::Evpn, IpAddr::V6(global), _) => WireNextHop::Ipv6 {
                 global,
                 link_local: None,
             },
@@ -357,7 +366,6 @@ impl Instance {
             lb_order,
             local_pref,
         } = *spec;
-        let attrs = self.endpoint_attributes(self.dataplane_next_hop(), lb_order, local_pref);
         match self.identity.vpn_type {
             VpnType::Evpn => {
                 let (rd, ip) = match ip {
@@ -376,6 +384,11 @@ impl Instance {
                     label1: self.tunnel_label_field(),
                     label2: None,
                 });
+                let attrs = self.endpoint_attributes(
+                    self.dataplane_next_hop_for(None),
+                    lb_order,
+                    local_pref,
+                );
                 Some((nlri, attrs))
             }
             VpnType::Ipvpn => {
@@ -394,6 +407,11 @@ impl Instance {
                 };
                 let route =
                     VpnRoute::new(rd, prefix, vec![LabelStackEntry::from_label(label, true)])?;
+                let attrs = self.endpoint_attributes(
+                    self.dataplane_next_hop_for(Some(&prefix)),
+                    lb_order,
+                    local_pref,
+                );
                 Some((Nlri::Vpn(route), attrs))
             }
         }
@@ -585,7 +603,7 @@ impl Instance {
         Some((
             Nlri::Vpn(route),
             RouteAttributes {
-                next_hop: self.dataplane_next_hop(),
+                next_hop: self.dataplane_next_hop_for(Some(&prefix)),
                 attributes: PathAttributes {
                     list: vec![
                         PathAttribute::Origin(Origin::Igp),
@@ -746,10 +764,10 @@ impl Instance {
         outcome: &mut RouteOutcome,
     ) -> Option<Operation> {
         let instance = self.identity.id;
-        let name = self.identity.name();
         let offered = Self::offered_encapsulations(route);
         let Some(encapsulation) = self.capabilities.select_encapsulation(&offered) else {
             if add {
+                let name = self.identity.name();
                 outcome.warnings.push(format!(
                     "{name}: route {:?} ignored: its encapsulations {offered:?} are not supported by the {} driver",
                     route.nlri(),
@@ -785,6 +803,7 @@ impl Instance {
             (TrackedEntry::Multicast(..), Nlri::Evpn(EvpnRoute::InclusiveMulticast { .. })) => {
                 let Some(pmsi) = route.attributes().attributes.pmsi_tunnel() else {
                     if add {
+                        let name = self.identity.name();
                         outcome.warnings.push(format!(
                             "{name}: multicast route {:?} ignored: no PMSI Tunnel attribute",
                             route.nlri()
@@ -794,6 +813,7 @@ impl Instance {
                 };
                 let Some(remote_vtep) = pmsi.ingress_replication_endpoint() else {
                     if add {
+                        let name = self.identity.name();
                         outcome.warnings.push(format!(
                             "{name}: multicast route {:?} ignored: PMSI tunnel is not ingress replication",
                             route.nlri()
@@ -821,6 +841,7 @@ impl Instance {
                 let remote_pe = remote_pe?;
                 let [label] = v.labels.as_slice() else {
                     if add {
+                        let name = self.identity.name();
                         outcome.warnings.push(format!(
                             "{name}: route {:?} ignored: exactly one label expected",
                             route.nlri()
@@ -864,9 +885,12 @@ impl Instance {
 pub fn next_hop_address(next_hop: &WireNextHop) -> Option<IpAddr> {
     match next_hop {
         WireNextHop::Ipv4(a) | WireNextHop::VpnIpv4 { addr: a, .. } => Some(IpAddr::V4(*a)),
-        WireNextHop::Ipv6 { global, .. } | WireNextHop::VpnIpv6 { global, .. } => {
-            Some(IpAddr::V6(*global))
-        }
+        // An IPv4-mapped next hop (VPN-IPv6 over IPv4, RFC 4659 §3.2.1.1) is the IPv4 address.
+        WireNextHop::Ipv6 { global, .. } | WireNextHop::VpnIpv6 { global, .. } => Some(
+            global
+                .to_ipv4_mapped()
+                .map_or(IpAddr::V6(*global), IpAddr::V4),
+        ),
         WireNextHop::None | WireNextHop::Raw(_) => None,
     }
 }

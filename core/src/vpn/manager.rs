@@ -598,6 +598,7 @@ impl VpnManager {
         for rt in &removed {
             rib.unsubscribe(id, Subscription::new(family, *rt));
             if family == Family::VPNV4 {
+                rib.unsubscribe(id, Subscription::new(Family::VPNV6, *rt));
                 rib.unsubscribe(id, Subscription::new(Family::FLOWSPEC_VPNV4, *rt));
             }
         }
@@ -776,6 +777,8 @@ fn subscribe_all(rib: &mut Rib, instance: &Instance, rts: &[RouteTarget]) {
     for rt in rts {
         rib.subscribe(id, Subscription::new(family, *rt));
         if family == Family::VPNV4 {
+            // A VRF carries VPN-IPv6 routes too (RFC 4659), and FlowSpec-VPN for redirects.
+            rib.subscribe(id, Subscription::new(Family::VPNV6, *rt));
             rib.subscribe(id, Subscription::new(Family::FLOWSPEC_VPNV4, *rt));
         }
     }

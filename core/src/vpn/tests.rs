@@ -876,3 +876,138 @@ fn with_ecmp_every_equal_route_is_programmed() {
         .count();
     assert_eq!(setups, 2, "both equal routes programmed: {ops:?}");
 }
+
+#[test]
+fn a_vrf_carries_vpn_ipv6_routes_with_an_ipv4_mapped_next_hop() {
+    // RFC 4659: IPv6 endpoints of a VRF are advertised as VPN-IPv6; over an IPv4 dataplane the
+    // next hop is the IPv4-mapped address; received VPN-IPv6 routes are programmed.
+    let mut config = speaker_config(false, 90);
+    config.peers[0].families.insert(Family::VPNV6);
+    let mut h = Harness::with_drivers(
+        config,
+        vec![(VpnType::Ipvpn, IpAddr::V4(DATAPLANE), ipvpn_caps())],
+    );
+    let mut caps = crate::session::tests::vpn_caps(64512);
+    caps.push(crate::wire::capability::Capability::Multiprotocol {
+        family: Family::VPNV6,
+    });
+    h.connect(1, crate::speaker::Direction::Outgoing);
+    let open = crate::session::tests::peer_open_with(64512, 90, Ipv4Addr::new(10, 0, 0, 2), caps);
+    h.receive(1, open.encode(&DecodeContext::default()));
+    h.receive(1, Message::Keepalive.encode(&DecodeContext::default()));
+    let ctx = DecodeContext {
+        families: [Family::VPNV4, Family::VPNV6, Family::RTC]
+            .into_iter()
+            .collect(),
+        four_octet_as: true,
+        ..DecodeContext::default()
+    };
+    h.receive(1, Update::end_of_rib(Family::RTC).encode(&ctx));
+    attach(
+        &mut h,
+        1,
+        &IPVPN_ATTACH
+            .replace("10.50.0.11/24", "2001:db8::11/64")
+            .replace("10.50.0.1", "2001:db8::1"),
+    );
+    assert_eq!(reply(&h, 1), &Ok(()));
+    // Without an RT-Constraint membership from the peer nothing is sent: ask for everything.
+    let default = Nlri::Rtc(crate::wire::nlri::RtcMembership::Default);
+    let list = vec![
+        PathAttribute::MpReach(MpReach {
+            family: Family::RTC,
+            next_hop: NextHop::Ipv4(REMOTE),
+            nlri: vec![PathNlri {
+                path_id: None,
+                nlri: default,
+            }],
+            undecoded_nlri: Vec::new(),
+        }),
+        PathAttribute::Origin(Origin::Igp),
+        PathAttribute::AsPath(AsPath::default()),
+        PathAttribute::LocalPref(100),
+    ];
+    h.receive(
+        1,
+        Update {
+            attributes: PathAttributes { list },
+            ..Update::default()
+        }
+        .encode(&ctx),
+    );
+    h.advance(std::time::Duration::from_secs(3));
+    let sent = sent_routes(&h);
+    let v6 = sent.iter().find_map(|(up, n, a)| match n {
+        Nlri::Vpn(v) if *up && matches!(v.prefix, IpPrefix::V6(_)) => Some(a.clone()?),
+        _ => None,
+    });
+    let attrs = v6.expect("a VPN-IPv6 route");
+    let reach = attrs.mp_reach().expect("MP_REACH");
+    assert_eq!(reach.family, Family::VPNV6);
+    assert_eq!(
+        reach.next_hop,
+        NextHop::VpnIpv6 {
+            rd: RouteDistinguisher::As2 { asn: 0, number: 0 },
+            global: DATAPLANE.to_ipv6_mapped(),
+            link_local: None
+        }
+    );
+    // A received VPN-IPv6 route with our import RT.
+    let before = h.batches.len();
+    let prefix = ip_prefix_v6("2001:db8:1::", 48);
+    let labels = vec![LabelStackEntry::from_label(
+        Label::new(5000).expect("label"),
+        true,
+    )];
+    let route = VpnRoute::new(
+        RouteDistinguisher::Ipv4 {
+            addr: REMOTE,
+            number: 7,
+        },
+        prefix,
+        labels,
+    )
+    .expect("route");
+    let list = vec![
+        PathAttribute::MpReach(MpReach {
+            family: Family::VPNV6,
+            next_hop: NextHop::VpnIpv6 {
+                rd: RouteDistinguisher::As2 { asn: 0, number: 0 },
+                global: REMOTE.to_ipv6_mapped(),
+                link_local: None,
+            },
+            nlri: vec![PathNlri {
+                path_id: None,
+                nlri: Nlri::Vpn(route),
+            }],
+            undecoded_nlri: Vec::new(),
+        }),
+        PathAttribute::Origin(Origin::Igp),
+        PathAttribute::AsPath(AsPath::default()),
+        PathAttribute::LocalPref(100),
+        PathAttribute::ExtendedCommunities(vec![ExtendedCommunity::RouteTarget {
+            target: "64512:200".parse().expect("rt"),
+        }]),
+    ];
+    h.receive(
+        1,
+        Update {
+            attributes: PathAttributes { list },
+            ..Update::default()
+        }
+        .encode(&ctx),
+    );
+    let ops: Vec<&Operation> = h.batches[before..].iter().flat_map(|b| &b.1).collect();
+    assert!(
+        ops.iter().any(|op| matches!(op, Operation::SetupRemoteEndpoint { endpoint, .. }
+            if endpoint.next_hop.remote_pe == IpAddr::V4(REMOTE)
+                && endpoint.destination == Destination::Prefix("2001:db8:1::/48".parse().expect("net")))),
+        "{ops:?}"
+    );
+}
+
+fn ip_prefix_v6(addr: &str, len: u8) -> IpPrefix {
+    IpPrefix::V6(
+        crate::wire::nlri::Ipv6Prefix::new(addr.parse().expect("addr"), len).expect("prefix"),
+    )
+}
