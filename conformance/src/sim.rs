@@ -24,18 +24,26 @@
 //! - bytes that reach a socket its node has closed (or a node that died) are answered with a
 //!   reset: the sender gets `Closed`, as TCP answers with RST.
 //!
+//! VPN work: [`Sim::register_driver`] declares a node's dataplane drivers, [`Sim::api_at`]
+//! injects an attach or detach at a virtual time, and every dataplane batch a speaker asks for is
+//! recorded ([`Sim::dataplane`], [`Sim::dataplane_log`]) and acknowledged at once, successfully;
+//! API answers are recorded too ([`Sim::api_replies`]).
+//!
 //! The transcript has one line per event, e.g.
 //! `t=0.001 A->B OPEN as=64512 hold=90 id=10.0.0.1 caps=[...]` or
 //! `t=0.002 A state B OpenSent->OpenConfirm (OPEN received, KEEPALIVE sent)`.
 //! Messages are printed when they are sent, decoded with a permissive context (every family
 //! this crate decodes, 4-octet AS).
 
-use bagpipe_core::config::SpeakerConfig;
+use bagpipe_core::config::{SpeakerConfig, VpnType};
+use bagpipe_core::dataplane::{Capabilities, Destination, Operation};
 use bagpipe_core::session::SessionState;
 use bagpipe_core::speaker::{
-    ConnectionId, Direction, NetInput, NetOutput, Output, PeerId, Speaker, SpeakerEvent,
+    ApiCall, ApiTicket, BatchId, ConnectionId, Direction, NetInput, NetOutput, Output, PeerId,
+    Speaker, SpeakerEvent,
 };
 use bagpipe_core::time::Instant;
+use bagpipe_core::vpn::VpnError;
 use bagpipe_core::wire::capability::Capability;
 use bagpipe_core::wire::message::{Framer, Message, Notification};
 use bagpipe_core::wire::update::{DecodedUpdate, Disposition};
@@ -98,11 +106,41 @@ pub struct StateRecord {
     pub reason: String,
 }
 
+/// A batch of dataplane operations a speaker asked for (acknowledged at once, successfully).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataplaneRecord {
+    /// When.
+    pub at: Instant,
+    /// The speaker.
+    pub node: NodeId,
+    /// The speaker's batch id.
+    pub batch: BatchId,
+    /// Whose driver.
+    pub vpn_type: VpnType,
+    /// The operations, in order.
+    pub ops: Vec<Operation>,
+}
+
+/// The answer of a speaker to an API call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiReplyRecord {
+    /// When.
+    pub at: Instant,
+    /// The speaker.
+    pub node: NodeId,
+    /// The call.
+    pub ticket: ApiTicket,
+    /// Success, or why not.
+    pub result: Result<(), VpnError>,
+}
+
 enum Kind {
     Speaker {
         config: SpeakerConfig,
         seed: u64,
         speaker: Option<Box<Speaker>>,
+        /// The dataplane drivers, registered again on restart.
+        drivers: Vec<(VpnType, IpAddr, Capabilities)>,
     },
     Scripted {
         inbox: Vec<NetInput>,
@@ -120,6 +158,8 @@ struct Node {
     frozen: bool,
     /// Inputs that reached the node while frozen, in order.
     held: Vec<NetInput>,
+    /// API calls that reached the node while frozen, in order.
+    held_api: Vec<(ApiTicket, ApiCall)>,
     /// The queue key of the node's timer event, if one is scheduled.
     timer: Option<(Instant, u64)>,
 }
@@ -164,6 +204,12 @@ enum Event {
     Timer {
         node: NodeId,
     },
+    /// An API call for a node.
+    Api {
+        node: NodeId,
+        ticket: ApiTicket,
+        call: Box<ApiCall>,
+    },
 }
 
 /// The simulator.
@@ -184,6 +230,9 @@ pub struct Sim {
     states: Vec<StateRecord>,
     dials: Vec<(Instant, NodeId, IpAddr)>,
     events_now: u32,
+    dataplane: Vec<DataplaneRecord>,
+    api_replies: Vec<ApiReplyRecord>,
+    next_ticket: u64,
 }
 
 impl Default for Sim {
@@ -211,6 +260,9 @@ impl Sim {
             states: Vec::new(),
             dials: Vec::new(),
             events_now: 0,
+            dataplane: Vec::new(),
+            api_replies: Vec::new(),
+            next_ticket: 1,
         }
     }
 
@@ -230,6 +282,7 @@ impl Sim {
                 config,
                 seed,
                 speaker: Some(Box::new(speaker)),
+                drivers: Vec::new(),
             },
         )
     }
@@ -250,6 +303,7 @@ impl Sim {
             accepting: true,
             frozen: false,
             held: Vec::new(),
+            held_api: Vec::new(),
             timer: None,
         });
         NodeId(self.nodes.len() - 1)
@@ -407,6 +461,10 @@ impl Sim {
         for input in held {
             self.apply(node, input);
         }
+        let held_api = std::mem::take(&mut self.node_mut(node).held_api);
+        for (ticket, call) in held_api {
+            self.apply_api(node, ticket, call);
+        }
         self.fire_timer(node);
     }
 
@@ -418,6 +476,7 @@ impl Sim {
         n.up = false;
         n.frozen = false;
         n.held.clear();
+        n.held_api.clear();
         n.generation += 1;
         if let Kind::Speaker { speaker, .. } = &mut n.kind {
             *speaker = None;
@@ -447,12 +506,14 @@ impl Sim {
             config,
             seed,
             speaker,
+            drivers,
         } = &mut n.kind
         {
-            *speaker = Some(Box::new(Speaker::new(
-                config.clone(),
-                seed.wrapping_add(generation),
-            )));
+            let mut new = Speaker::new(config.clone(), seed.wrapping_add(generation));
+            for (vpn_type, address, capabilities) in drivers.iter() {
+                new.register_driver(*vpn_type, *address, capabilities.clone());
+            }
+            *speaker = Some(Box::new(new));
         }
         self.start(node);
     }
@@ -700,6 +761,17 @@ impl Sim {
                 }
                 self.fire_timer(node);
             }
+            Event::Api { node, ticket, call } => {
+                let n = self.node_mut(node);
+                if !n.up {
+                    let name = self.name(node).to_string();
+                    self.line(format!("{name} api #{} dropped: node down", ticket.0));
+                } else if n.frozen {
+                    n.held_api.push((ticket, *call));
+                } else {
+                    self.apply_api(node, ticket, *call);
+                }
+            }
         }
     }
 
@@ -863,8 +935,29 @@ impl Sim {
                 None => break,
                 Some(Output::Net(net)) => self.net_output(node, net),
                 Some(Output::Event(event)) => self.speaker_event(node, event),
-                // Dataplane and API work: the simulator configures no VPN instance and makes
-                // no API call, so none is expected; shown if it happens.
+                Some(Output::Dataplane {
+                    batch,
+                    vpn_type,
+                    ops,
+                }) => self.dataplane_batch(node, batch, vpn_type, ops),
+                Some(Output::ApiReply { ticket, result }) => {
+                    let text = match &result {
+                        Ok(()) => "ok".to_string(),
+                        Err(e) => format!("error {}: {e}", e.http_status()),
+                    };
+                    self.line(format!(
+                        "{} api #{} reply {text}",
+                        self.name(node),
+                        ticket.0
+                    ));
+                    self.api_replies.push(ApiReplyRecord {
+                        at: self.now,
+                        node,
+                        ticket,
+                        result,
+                    });
+                }
+                // Anything the speaker may ask for later, shown.
                 #[allow(unreachable_patterns)]
                 Some(other) => self.line(format!("{} output {other:?}", self.name(node))),
             }
@@ -1095,6 +1188,247 @@ impl Sim {
                 self.line(format!("{me} event {json}"));
             }
         }
+    }
+}
+
+/// VPN work: dataplane drivers, API calls injected at a virtual time, and the dataplane batches
+/// every speaker asks for, acknowledged at once (successfully) and recorded per node.
+impl Sim {
+    /// Declares a dataplane driver of `node` (see [`Speaker::register_driver`]); it is declared
+    /// again to the new speaker after a [`Sim::restart`].
+    pub fn register_driver(
+        &mut self,
+        node: NodeId,
+        vpn_type: VpnType,
+        address: IpAddr,
+        capabilities: Capabilities,
+    ) {
+        if let Kind::Speaker {
+            speaker, drivers, ..
+        } = &mut self.node_mut(node).kind
+        {
+            if let Some(s) = speaker {
+                s.register_driver(vpn_type, address, capabilities.clone());
+            }
+            drivers.push((vpn_type, address, capabilities));
+        }
+    }
+
+    /// An API call reaches `node` at `at` (not before now); returns its ticket, unique in the
+    /// simulation. A call for a frozen node is held until it is unfrozen; for a dead node it is
+    /// dropped.
+    pub fn api_at(&mut self, node: NodeId, at: Instant, call: ApiCall) -> ApiTicket {
+        let ticket = ApiTicket(self.next_ticket);
+        self.next_ticket += 1;
+        let at = at.max(self.now);
+        self.push(
+            at,
+            Event::Api {
+                node,
+                ticket,
+                call: Box::new(call),
+            },
+        );
+        ticket
+    }
+
+    /// Every dataplane batch asked for so far, in order.
+    pub fn dataplane(&self) -> &[DataplaneRecord] {
+        &self.dataplane
+    }
+
+    /// The dataplane operations `node` asked for so far, in order.
+    pub fn dataplane_ops(&self, node: NodeId) -> Vec<Operation> {
+        self.dataplane
+            .iter()
+            .filter(|r| r.node == node)
+            .flat_map(|r| r.ops.iter().cloned())
+            .collect()
+    }
+
+    /// The dataplane batches of `node`, one line per operation:
+    /// `t=1.002 evpn #3 setup_remote_endpoint EVI-1 02:00:00:00:00:02 via 10.1.0.2 vni 101 vxlan`.
+    pub fn dataplane_log(&self, node: NodeId) -> String {
+        let mut out = String::new();
+        for r in self.dataplane.iter().filter(|r| r.node == node) {
+            for op in &r.ops {
+                let _ = writeln!(
+                    out,
+                    "t={} {} #{} {}",
+                    fmt_time(r.at),
+                    r.vpn_type.name(),
+                    r.batch.0,
+                    op_text(op)
+                );
+            }
+        }
+        out
+    }
+
+    /// The answers to API calls so far, in order.
+    pub fn api_replies(&self) -> &[ApiReplyRecord] {
+        &self.api_replies
+    }
+
+    /// The answer to the call `ticket`, once given.
+    pub fn api_reply(&self, ticket: ApiTicket) -> Option<&Result<(), VpnError>> {
+        self.api_replies
+            .iter()
+            .find(|r| r.ticket == ticket)
+            .map(|r| &r.result)
+    }
+
+    fn apply_api(&mut self, node: NodeId, ticket: ApiTicket, call: ApiCall) {
+        let now = self.now;
+        self.line(format!(
+            "{} api #{} {}",
+            self.name(node),
+            ticket.0,
+            call_text(&call)
+        ));
+        if let Kind::Speaker {
+            speaker: Some(s), ..
+        } = &mut self.node_mut(node).kind
+        {
+            s.api(now, ticket, call);
+        }
+        self.drain(node);
+    }
+
+    fn dataplane_batch(
+        &mut self,
+        node: NodeId,
+        batch: BatchId,
+        vpn_type: VpnType,
+        ops: Vec<Operation>,
+    ) {
+        for op in &ops {
+            self.line(format!(
+                "{} dataplane {} #{} {}",
+                self.name(node),
+                vpn_type.name(),
+                batch.0,
+                op_text(op)
+            ));
+        }
+        self.dataplane.push(DataplaneRecord {
+            at: self.now,
+            node,
+            batch,
+            vpn_type,
+            ops,
+        });
+        let now = self.now;
+        if let Kind::Speaker {
+            speaker: Some(s), ..
+        } = &mut self.node_mut(node).kind
+        {
+            s.dataplane_done(now, batch, Ok(()));
+        }
+    }
+}
+
+/// One line for an API call: `attach 02:00:00:00:00:01 10.0.0.5 to evpn net1`.
+pub fn call_text(call: &ApiCall) -> String {
+    match call {
+        ApiCall::Attach(r) => format!(
+            "attach {} {}to {} {}",
+            r.mac_address,
+            r.ip_address
+                .as_ref()
+                .map_or(String::new(), |ip| format!("{} ", ip.text)),
+            r.vpn_type.name(),
+            r.vpn_instance_id
+        ),
+        ApiCall::Detach(r) => format!(
+            "detach {} {}from {} {}",
+            r.mac_address,
+            r.ip_address
+                .as_ref()
+                .map_or(String::new(), |ip| format!("{} ", ip.text)),
+            r.vpn_type.name(),
+            r.vpn_instance_id
+        ),
+    }
+}
+
+fn direction_text(d: bagpipe_core::dataplane::Direction) -> &'static str {
+    use bagpipe_core::dataplane::Direction as D;
+    match d {
+        D::Both => "both",
+        D::ToPort => "to-port",
+        D::FromPort => "from-port",
+    }
+}
+
+fn port_text(p: &bagpipe_core::dataplane::LocalPort) -> String {
+    format!(
+        "{} {} ip={} label={} {}",
+        p.interface,
+        p.mac,
+        p.ip.map_or("-".to_string(), |ip| ip.to_string()),
+        p.label.map_or("-".to_string(), |l| l.to_string()),
+        direction_text(p.direction)
+    )
+}
+
+fn endpoint_text(e: &bagpipe_core::dataplane::RemoteEndpoint) -> String {
+    let destination = match e.destination {
+        Destination::Mac(m) => m.to_string(),
+        Destination::Prefix(p) => p.to_string(),
+    };
+    format!(
+        "{destination} via {} {} {} lb={}",
+        e.next_hop.remote_pe, e.next_hop.id, e.next_hop.encapsulation, e.lb_consistent_hash_order
+    )
+}
+
+/// One line for a dataplane operation, e.g.
+/// `setup_remote_endpoint i1 02:00:00:00:00:02 via 10.1.0.2 vni 101 vxlan lb=0`.
+pub fn op_text(op: &Operation) -> String {
+    let i = op.instance().0;
+    let name = op.name();
+    match op {
+        Operation::CreateInstance(spec) => format!(
+            "{name} i{i} {} {:?} {} linuxbr={} gateway={}",
+            spec.vpn_type.name(),
+            spec.external_id,
+            spec.id,
+            spec.linuxbr.as_deref().unwrap_or("-"),
+            spec.gateway.map_or("-".to_string(), |g| g.to_string())
+        ),
+        Operation::CleanupInstance { .. } => format!("{name} i{i}"),
+        Operation::VifPlugged { port, .. } => format!("{name} i{i} {}", port_text(port)),
+        Operation::VifUnplugged {
+            port,
+            last_endpoint,
+            ..
+        } => format!(
+            "{name} i{i} {} last_endpoint={last_endpoint}",
+            port_text(port)
+        ),
+        Operation::SetupRemoteEndpoint { endpoint, .. }
+        | Operation::RemoveRemoteEndpoint { endpoint, .. } => {
+            format!("{name} i{i} {}", endpoint_text(endpoint))
+        }
+        Operation::AddFloodEntry { entry, .. } | Operation::RemoveFloodEntry { entry, .. } => {
+            format!(
+                "{name} i{i} {} {} {}",
+                entry.remote_vtep, entry.id, entry.encapsulation
+            )
+        }
+        Operation::AddNeighbour { entry, .. } | Operation::RemoveNeighbour { entry, .. } => {
+            format!("{name} i{i} {} is-at {}", entry.ip, entry.mac)
+        }
+        Operation::SetGatewayPort {
+            interface,
+            gateway_ip,
+            ..
+        } => format!("{name} i{i} {interface} {gateway_ip}"),
+        Operation::GatewayPortDown { interface, .. } => format!("{name} i{i} {interface}"),
+        // Operations added later (traffic classifiers), by name.
+        #[allow(unreachable_patterns)]
+        _ => format!("{name} i{i}"),
     }
 }
 
