@@ -342,3 +342,145 @@ impl Exabgp {
         Exabgp { process }
     }
 }
+
+/// One HTTP/1.0 request to `addr` (host:port) with a JSON body: (status, body). Status 0 when the
+/// server cannot be reached.
+pub fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return (0, String::new());
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return (0, String::new());
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// `GET /looking-glass/<path>` of the REST API at `api` (host:port), as JSON (Null when absent).
+pub fn looking_glass(api: &str, path: &str) -> serde_json::Value {
+    let (_, body) = http(api, "GET", &format!("/looking-glass/{path}"), "");
+    serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
+}
+
+/// The `bagpipe-bgp-sync` binary next to the `bagpipe-bgp` one of this test, built (same
+/// profile) when needed.
+pub fn sync_daemon_binary() -> PathBuf {
+    let ours = PathBuf::from(env!("CARGO_BIN_EXE_bagpipe-bgp"));
+    let sibling = ours.with_file_name("bagpipe-bgp-sync");
+    let release = ours
+        .parent()
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n == "release");
+    let mut build = Command::new(env!("CARGO"));
+    build.args([
+        "build",
+        "-q",
+        "-p",
+        "bagpipe-sync",
+        "--bin",
+        "bagpipe-bgp-sync",
+    ]);
+    if release {
+        build.arg("--release");
+    }
+    assert!(
+        build.status().is_ok_and(|s| s.success()) && sibling.exists(),
+        "cannot build bagpipe-bgp-sync"
+    );
+    sibling
+}
+
+impl Frr {
+    /// FRR's bgpd alone (no zebra) as a route reflector at `address`:`port` for `clients`
+    /// (passive neighbors: they dial in) in the ipv4 vpn and l2vpn evpn address families; FRR
+    /// has no RT-Constraint.
+    pub fn start_reflector(dir: &Path, address: &str, port: u16, clients: &[&str]) -> Frr {
+        let vty = dir.join(format!("frr-rr-{port}"));
+        std::fs::create_dir_all(&vty).expect("frr dir");
+        let mut neighbors = String::new();
+        let mut activate = String::new();
+        for client in clients {
+            neighbors.push_str(&format!(
+                " neighbor {client} remote-as 64512\n neighbor {client} passive\n neighbor {client} timers 3 9\n"
+            ));
+            activate.push_str(&format!(
+                "  neighbor {client} activate\n  neighbor {client} route-reflector-client\n"
+            ));
+        }
+        let config = format!(
+            "frr defaults traditional\nhostname frr-rr\nlog stdout informational\n!\n\
+             router bgp 64512\n bgp router-id {address}\n bgp cluster-id {address}\n no bgp default ipv4-unicast\n\
+             \x20no bgp ebgp-requires-policy\n bgp log-neighbor-changes\n{neighbors}!\n\
+             \x20address-family ipv4 vpn\n{activate} exit-address-family\n\
+             \x20address-family l2vpn evpn\n{activate} exit-address-family\n!\n"
+        );
+        let conf = vty.join("bgpd.conf");
+        std::fs::write(&conf, config).expect("frr config");
+        let mut command = Command::new("/usr/lib/frr/bgpd");
+        command
+            .args(["-S", "-Z", "-f"])
+            .arg(&conf)
+            .arg("-i")
+            .arg(vty.join("bgpd.pid"))
+            .arg("--vty_socket")
+            .arg(&vty)
+            .args([
+                "-p",
+                &port.to_string(),
+                "-l",
+                address,
+                "-P",
+                "0",
+                "--log",
+                "stdout",
+            ]);
+        let process = PeerProcess::spawn(&format!("bgpd-rr-{port}"), dir.to_path_buf(), command);
+        Frr { process, dir: vty }
+    }
+
+    /// A vtysh `show ... json` command, parsed (Null when FRR answers no JSON).
+    pub fn vtysh_json(&self, command: &str) -> serde_json::Value {
+        serde_json::from_str(&self.vtysh(command)).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl Gobgp {
+    /// GoBGP as a route reflector at `router_id`:`port` (gRPC on 127.0.0.1:`api_port`) for any
+    /// speaker of 127.0.0.0/8 that dials it (dynamic neighbors), with E-VPN, VPN-IPv4, RTC and
+    /// FlowSpec-VPNv4: with RTC negotiated it sends a client only the routes whose RTs it asked
+    /// for.
+    pub fn start_reflector(dir: &Path, router_id: &str, port: u16, api_port: u16) -> Gobgp {
+        let config = format!(
+            "[global.config]\n  as = 64512\n  router-id = \"{router_id}\"\n  port = {port}\n  local-address-list = [\"{router_id}\"]\n\n\
+             [[peer-groups]]\n  [peer-groups.config]\n    peer-group-name = \"clients\"\n    peer-as = 64512\n\
+             \x20 [peer-groups.route-reflector.config]\n    route-reflector-client = true\n    route-reflector-cluster-id = \"{router_id}\"\n{}\n\
+             [[dynamic-neighbors]]\n  [dynamic-neighbors.config]\n    prefix = \"127.0.0.0/8\"\n    peer-group = \"clients\"\n",
+            gobgp_afi_safis("peer-groups"),
+        );
+        let path = dir.join(format!("gobgp-rr-{api_port}.toml"));
+        std::fs::write(&path, config).expect("gobgp config");
+        let process = Self::spawn(dir, &path, api_port);
+        Gobgp {
+            process,
+            api_port,
+            config: path,
+            dir: dir.to_path_buf(),
+        }
+    }
+}
