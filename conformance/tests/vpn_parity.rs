@@ -1277,11 +1277,6 @@ fn detach_network_association(local_port: Value) {
 }
 
 #[test]
-#[ignore = "bug: plan_detach (core/src/vpn/manager.rs) refuses with 400 'MAC address cannot be \
-            bound to two different ports' a detach whose local_port is not equal, field for \
-            field, to the attach's: the OVS agent's detach (§3.4 e) sends only linuxif for a \
-            port attached with local_port.ovs (§3.4 a); BaGPipe-BGP's vif_unplugged does not \
-            compare the port at all"]
 fn s3_4_e_detach_of_the_network_association() {
     detach_network_association(example_e()["local_port"].clone());
 }

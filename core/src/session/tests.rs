@@ -589,3 +589,33 @@ fn send_hold_timer_expires_when_nothing_is_written() {
     }
     assert!(h.closed.contains(&ConnectionId(1)));
 }
+
+#[test]
+fn only_negotiated_families_get_an_end_of_rib() {
+    let mut h = Harness::new(speaker_config(false, 90));
+    h.connect(1, Direction::Outgoing);
+    let caps = vec![
+        Capability::Multiprotocol {
+            family: Family::VPNV4,
+        },
+        Capability::Multiprotocol {
+            family: Family::EVPN,
+        },
+        Capability::FourOctetAs { asn: AS },
+    ];
+    h.receive(
+        1,
+        peer_open_with(AS, 90, PEER, caps).encode(&DecodeContext::default()),
+    );
+    h.receive(1, Message::Keepalive.encode(&DecodeContext::default()));
+    h.advance(Duration::from_secs(5));
+    let eors: Vec<Option<Family>> = h
+        .sent
+        .iter()
+        .filter_map(|(_, m)| match m {
+            Message::Update(d) => Some(d.update.as_end_of_rib()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(eors, vec![Some(Family::VPNV4), Some(Family::EVPN)]);
+}

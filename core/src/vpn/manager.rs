@@ -406,9 +406,9 @@ impl VpnManager {
                 "Endpoint {mac} not plugged yet in VPN {external}"
             )));
         };
-        if let Some(e) = port_conflict(plugged, &request.local_port) {
-            return Err(e);
-        }
+        // The port of a detach is not compared with the attach's: the OVS agent attaches with
+        // `ovs` details and detaches with `linuxif` alone (reference §3.4 a and e), and
+        // BaGPipe-BGP's `vif_unplugged` looks at the MAC and IP only.
         let keys: Vec<EndpointKey> = match &request.ip_address {
             Some(ip) => {
                 let key = (mac, Some(ip.text.clone()));
