@@ -1312,14 +1312,27 @@ fn s3_4_f_linuxbridge_evpn_with_linuxbr() {
 fn s3_4_g_sfc_chain_hop() {
     let mut n = Node::dummy();
     let e = n.attach(&bytes(&example_g()));
-    // not implemented yet: attract_traffic — refused as a client error, nothing applied.
-    assert_eq!(e.status(), Some(400));
-    assert_eq!(
-        e.result.unwrap_err().to_string(),
-        "attract_traffic is not supported by this version"
-    );
-    assert!(e.ops.is_empty() && e.routes.is_empty());
-    n.assert_empty("g");
+    // attract_traffic with static destinations: at plug time, a default route through the
+    // endpoint to the to_rt (and a FlowSpec redirect per static prefix, where the peer has
+    // FlowSpec-VPN), no readvertisement of prefixes yet (reference §2.3).
+    assert_eq!(e.result, Ok(()));
+    assert_eq!(e.plugs().len(), 1);
+    let default = e
+        .routes
+        .iter()
+        .find(|r| r.announce && matches!(&r.nlri, Nlri::Vpn(v) if v.prefix.is_empty()));
+    let default = default.expect("a default route");
+    let rts: Vec<String> = default
+        .attrs
+        .as_ref()
+        .map(|a| {
+            a.extended_communities()
+                .iter()
+                .filter_map(|c| c.route_target().map(|rt| rt.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(rts, vec!["64512:5100"]);
 }
 
 #[test]

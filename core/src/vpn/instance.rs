@@ -169,12 +169,26 @@ pub struct Instance {
     pub readvertised: BTreeMap<IpPrefix, Vec<RouteTarget>>,
     /// The readvertised routes, per prefix and local endpoint.
     readvertised_routes: BTreeMap<(IpPrefix, EndpointKey), Nlri>,
+    /// Attract traffic to the local endpoints instead of readvertising prefixes (reference
+    /// §2.3 `attract_traffic`): default routes and FlowSpec redirect routes.
+    pub attract: Option<api::AttractTraffic>,
+    /// The routes `attract_traffic` advertises.
+    attract_routes: BTreeMap<AttractKey, Nlri>,
     tracker: BestRouteTracker<TrackedEntry, Nlri, RouteAttributes>,
     /// Received (IP, MAC) pairs and how many routes carry each (ARP suppression entries).
     neighbours: BTreeMap<NeighbourEntry, usize>,
     /// Received MAC/IP route keys that contributed a neighbour entry.
     neighbour_routes:
         BTreeMap<(crate::rib::RouteSource, crate::rib::codec::NlriKey), NeighbourEntry>,
+}
+
+/// A route advertised by `attract_traffic`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum AttractKey {
+    /// The default route through one endpoint.
+    Default(EndpointKey),
+    /// The FlowSpec route redirecting traffic to one prefix.
+    FlowSpec(ipnetwork::IpNetwork),
 }
 
 /// What handling a route event produced.
@@ -210,6 +224,8 @@ impl Instance {
             readvertise: None,
             readvertised: BTreeMap::new(),
             readvertised_routes: BTreeMap::new(),
+            attract: None,
+            attract_routes: BTreeMap::new(),
             tracker: BestRouteTracker::new(order),
             neighbours: BTreeMap::new(),
             neighbour_routes: BTreeMap::new(),
@@ -533,6 +549,10 @@ impl Instance {
             .best_routes(&entry)
             .iter()
             .find_map(|r| self.readvertisable(r));
+        if self.attract.is_some() {
+            self.sync_attraction(prefix, records, outcome);
+            return;
+        }
         match records {
             Some(records) => {
                 if self.readvertised.get(&prefix) == Some(&records) {
@@ -616,8 +636,175 @@ impl Instance {
         ))
     }
 
+    /// The route target traffic is attracted to: `attract_traffic.to_rt`, else the
+    /// readvertise `to_rt` (reference §2.2).
+    fn attract_to_rt(&self) -> Option<RouteTarget> {
+        self.attract.as_ref().and_then(|a| a.to_rt).or_else(|| {
+            self.readvertise
+                .as_ref()
+                .and_then(|r| r.to_rt.first().copied())
+        })
+    }
+
+    fn static_prefixes(&self) -> Vec<ipnetwork::IpNetwork> {
+        self.attract
+            .as_ref()
+            .map(|a| a.static_destination_prefixes.clone())
+            .unwrap_or_default()
+    }
+
+    /// With `attract_traffic`, a readvertised prefix becomes a FlowSpec route redirecting its
+    /// classified traffic to `to_rt`, and the first one brings a default route through each
+    /// endpoint (reference §2.3).
+    fn sync_attraction(
+        &mut self,
+        prefix: IpPrefix,
+        records: Option<Vec<RouteTarget>>,
+        outcome: &mut RouteOutcome,
+    ) {
+        let Some(network) = super::chaining::network(prefix) else {
+            return;
+        };
+        match records {
+            Some(records) => {
+                let first = self.readvertised.is_empty();
+                if self.readvertised.insert(prefix, records).is_some() {
+                    return;
+                }
+                if first {
+                    let keys: Vec<EndpointKey> = self.endpoints.keys().cloned().collect();
+                    for key in keys {
+                        outcome.advertise.extend(self.default_route_via(&key));
+                    }
+                }
+                outcome.advertise.extend(self.flowspec_route(network));
+            }
+            None => {
+                if self.readvertised.remove(&prefix).is_none() {
+                    return;
+                }
+                if let Some(nlri) = self.attract_routes.remove(&AttractKey::FlowSpec(network)) {
+                    outcome.withdraw.push(nlri);
+                }
+                if self.readvertised.is_empty() && self.static_prefixes().is_empty() {
+                    let defaults: Vec<AttractKey> = self
+                        .attract_routes
+                        .keys()
+                        .filter(|k| matches!(k, AttractKey::Default(_)))
+                        .cloned()
+                        .collect();
+                    for k in defaults {
+                        if let Some(nlri) = self.attract_routes.remove(&k) {
+                            outcome.withdraw.push(nlri);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The default route through an endpoint (its label and RD), to `to_rt`.
+    fn default_route_via(&mut self, key: &EndpointKey) -> Option<(Nlri, RouteAttributes)> {
+        if self
+            .attract_routes
+            .contains_key(&AttractKey::Default(key.clone()))
+        {
+            return None;
+        }
+        let to_rt = self.attract_to_rt()?;
+        let endpoint = self.endpoints.get(key)?;
+        if !endpoint.direction.forwards_to_port() {
+            return None;
+        }
+        let plugged = self.macs.get(&key.0)?;
+        let rd = super::instance::rd(self.identity.bgp_address, endpoint.rd_number?);
+        let any = ip_prefix(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)?;
+        let route = VpnRoute::new(
+            rd,
+            any,
+            vec![LabelStackEntry::from_label(plugged.label, true)],
+        )?;
+        let mut communities = vec![ExtendedCommunity::RouteTarget { target: to_rt }];
+        communities.extend(self.encapsulation_communities());
+        communities.push(ExtendedCommunity::ConsistentHashSortOrder {
+            order: plugged.lb_order,
+        });
+        let nlri = Nlri::Vpn(route);
+        self.attract_routes
+            .insert(AttractKey::Default(key.clone()), nlri.clone());
+        Some((
+            nlri,
+            RouteAttributes {
+                next_hop: self.dataplane_next_hop_for(Some(&any)),
+                attributes: PathAttributes {
+                    list: vec![
+                        PathAttribute::Origin(Origin::Igp),
+                        PathAttribute::AsPath(AsPath::default()),
+                        PathAttribute::LocalPref(DEFAULT_LOCAL_PREF),
+                        PathAttribute::ExtendedCommunities(communities),
+                    ],
+                },
+            },
+        ))
+    }
+
+    /// The FlowSpec-VPN route of the classifier for `destination`, redirecting to `to_rt`,
+    /// with the `redirect_rts` route targets (reference §2.3; RFC 8955 §7.5).
+    fn flowspec_route(
+        &mut self,
+        destination: ipnetwork::IpNetwork,
+    ) -> Option<(Nlri, RouteAttributes)> {
+        let key = AttractKey::FlowSpec(destination);
+        if self.attract_routes.contains_key(&key) {
+            return None;
+        }
+        let to_rt = self.attract_to_rt()?;
+        let attract = self.attract.as_ref()?;
+        let rule = super::chaining::classifier_rule(
+            &attract.classifier,
+            Some(destination),
+            self.identity.rd(),
+        );
+        let mut communities: Vec<ExtendedCommunity> = attract
+            .redirect_rts
+            .iter()
+            .map(|&target| ExtendedCommunity::RouteTarget { target })
+            .collect();
+        communities.push(ExtendedCommunity::RedirectToRouteTarget { target: to_rt });
+        let nlri = Nlri::FlowSpec(rule);
+        self.attract_routes.insert(key, nlri.clone());
+        Some((
+            nlri,
+            RouteAttributes {
+                next_hop: WireNextHop::None,
+                attributes: PathAttributes {
+                    list: vec![
+                        PathAttribute::Origin(Origin::Igp),
+                        PathAttribute::AsPath(AsPath::default()),
+                        PathAttribute::LocalPref(DEFAULT_LOCAL_PREF),
+                        PathAttribute::ExtendedCommunities(communities),
+                    ],
+                },
+            },
+        ))
+    }
+
     /// A new endpoint readvertises every readvertised prefix through itself.
     pub fn readvertise_via(&mut self, key: &EndpointKey) -> Vec<(Nlri, RouteAttributes)> {
+        if self.attract.is_some() {
+            let mut out = Vec::new();
+            let statics = self.static_prefixes();
+            if !self.readvertised.is_empty() || !statics.is_empty() {
+                out.extend(self.default_route_via(key));
+            }
+            // Static destinations are attracted once, by the first endpoint (reference §2.3).
+            if self.endpoints.len() == 1 {
+                for prefix in statics {
+                    out.extend(self.flowspec_route(prefix));
+                }
+            }
+            return out;
+        }
         let prefixes: Vec<IpPrefix> = self.readvertised.keys().copied().collect();
         let mut out = Vec::new();
         for prefix in prefixes {
@@ -632,6 +819,20 @@ impl Instance {
 
     /// A leaving endpoint withdraws the readvertisements made through it.
     pub fn unreadvertise_via(&mut self, key: &EndpointKey) -> Vec<Nlri> {
+        if self.attract.is_some() {
+            let mut out: Vec<Nlri> = self
+                .attract_routes
+                .remove(&AttractKey::Default(key.clone()))
+                .into_iter()
+                .collect();
+            let last = self.endpoints.keys().all(|k| k == key);
+            if last {
+                for prefix in self.static_prefixes() {
+                    out.extend(self.attract_routes.remove(&AttractKey::FlowSpec(prefix)));
+                }
+            }
+            return out;
+        }
         let gone: Vec<(IpPrefix, EndpointKey)> = self
             .readvertised_routes
             .keys()

@@ -150,10 +150,36 @@ impl VpnManager {
                 vpn_type.name()
             )));
         };
-        if request.attract_traffic.is_some() {
-            return Err(VpnError::Client(
-                "attract_traffic is not supported by this version".to_string(),
-            ));
+        if let Some(attract) = &request.attract_traffic {
+            // reference §2.2: one to_rt in all, the same in both places when given twice, and
+            // static destinations with an attract_traffic.to_rt.
+            let readvertise_to = request
+                .readvertise
+                .as_ref()
+                .map(|r| r.to_rt.clone())
+                .unwrap_or_default();
+            if let (Some(to), Some(first)) = (attract.to_rt, readvertise_to.first()) {
+                if to != *first {
+                    return Err(VpnError::Client(
+                        "attract_traffic.to_rt must be the readvertise to_rt".to_string(),
+                    ));
+                }
+            }
+            if readvertise_to.len() > 1 {
+                return Err(VpnError::Client(
+                    "attract_traffic needs exactly one to_rt".to_string(),
+                ));
+            }
+            if attract.to_rt.is_some() && attract.static_destination_prefixes.is_empty() {
+                return Err(VpnError::Client(
+                    "attract_traffic.to_rt requires static_destination_prefixes".to_string(),
+                ));
+            }
+            if vpn_type != VpnType::Ipvpn {
+                return Err(VpnError::Client(
+                    "attract_traffic applies to IP-VPN instances only".to_string(),
+                ));
+            }
         }
         if request.readvertise.is_some() && vpn_type != VpnType::Ipvpn {
             return Err(VpnError::Client(
@@ -263,6 +289,7 @@ impl VpnManager {
                 instance.export_rts = request.export_rt.clone();
                 // Only the first attach's readvertise counts (reference §2.1).
                 instance.readvertise = request.readvertise.clone();
+                instance.attract = request.attract_traffic.clone();
                 ops.push(instance.create_operation());
                 (id, Some(Box::new(instance)))
             }

@@ -3,6 +3,7 @@
 //! endpoint, and the identifier allocators.
 
 pub mod allocator;
+pub mod chaining;
 pub mod error;
 pub mod instance;
 pub mod manager;

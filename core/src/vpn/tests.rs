@@ -55,7 +55,15 @@ fn harness() -> Harness {
             (VpnType::Ipvpn, IpAddr::V4(DATAPLANE), ipvpn_caps()),
         ],
     );
-    h.establish(90);
+    // A reflector with the VPN families and FlowSpec-VPN.
+    let mut caps = crate::session::tests::vpn_caps(64512);
+    caps.push(crate::wire::capability::Capability::Multiprotocol {
+        family: Family::FLOWSPEC_VPNV4,
+    });
+    h.connect(1, crate::speaker::Direction::Outgoing);
+    let open = crate::session::tests::peer_open_with(64512, 90, Ipv4Addr::new(10, 0, 0, 2), caps);
+    h.receive(1, open.encode(&DecodeContext::default()));
+    h.receive(1, Message::Keepalive.encode(&DecodeContext::default()));
     // The reflector asks for every route (RFC 4684 default membership) and ends its RT-Constraint
     // table, so that VPN routes flow at once.
     let default = Nlri::Rtc(crate::wire::nlri::RtcMembership::Default);
@@ -801,22 +809,132 @@ fn readvertise_leaks_from_rt_routes_through_each_endpoint_with_rt_records() {
     assert_eq!(withdrawn.len(), withdrawn_before + 2, "{withdrawn:?}");
 }
 
+const ATTRACT_ATTACH: &str = r#"{"vpn_type": "ipvpn", "vpn_instance_id": "classifier",
+  "mac_address": "02:00:00:00:00:07", "ip_address": "10.60.0.7/24", "gateway_ip": "10.60.0.1",
+  "local_port": {"linuxif": "tap7"}, "import_rt": ["64512:200"], "export_rt": ["64512:200"],
+  "readvertise": {"from_rt": ["64512:300"], "to_rt": ["64512:400"]},
+  "attract_traffic": {"redirect_rts": ["64512:500"],
+                      "classifier": {"destinationPort": "80", "protocol": "tcp"}}}"#;
+
+/// What we announced (true) or withdrew (false): default routes and FlowSpec routes.
+fn attract_routes(h: &Harness) -> Vec<(bool, String)> {
+    sent_routes(h)
+        .into_iter()
+        .filter_map(|(up, n, a)| match &n {
+            Nlri::Vpn(v) if v.prefix.is_empty() => Some((up, format!("default {}", v.rd))),
+            Nlri::FlowSpec(rule) => {
+                if let Some(a) = &a {
+                    let comms = a.extended_communities();
+                    assert!(comms.contains(&ExtendedCommunity::RedirectToRouteTarget {
+                        target: "64512:400".parse().expect("rt")
+                    }));
+                    assert!(comms.contains(&ExtendedCommunity::RouteTarget {
+                        target: "64512:500".parse().expect("rt")
+                    }));
+                }
+                let dst = rule
+                    .components
+                    .first()
+                    .map(|c| format!("{c:?}"))
+                    .unwrap_or_default();
+                Some((up, format!("flowspec {dst}")))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
-fn attract_traffic_is_refused_until_it_is_implemented() {
+fn attract_traffic_advertises_default_routes_and_flowspec_redirects() {
+    // reference §8 FlowSpec/attract_traffic (readvertised prefixes).
     let mut h = harness();
+    attach(&mut h, 1, ATTRACT_ATTACH);
+    assert_eq!(reply(&h, 1), &Ok(()));
+    assert!(
+        attract_routes(&h).is_empty(),
+        "nothing before a route is readvertised"
+    );
+    h.receive(
+        1,
+        vpn_update_with_records("10.70.0.0", 3000, &["64512:300"], &[]),
+    );
+    let r = attract_routes(&h);
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert!(
+        r[0].1.starts_with("default") && r[1].1.starts_with("flowspec"),
+        "{r:?}"
+    );
+    assert!(r[1].1.contains("pattern: [10, 70, 0]"), "{r:?}");
+    // A second prefix: only its FlowSpec route.
+    h.receive(
+        1,
+        vpn_update_with_records("10.71.0.0", 3001, &["64512:300"], &[]),
+    );
+    let r = attract_routes(&h);
+    assert_eq!(r.len(), 3, "{r:?}");
+    assert!(r[2].1.contains("pattern: [10, 71, 0]"));
+    // No prefix is readvertised as such (only the default routes go to to_rt).
+    let leaked: Vec<_> = readvertisements(&h)
+        .into_iter()
+        .filter(|r| r.0 != "0.0.0.0/0")
+        .collect();
+    assert!(leaked.is_empty(), "{leaked:?}");
+    // A second endpoint: only its default route.
     attach(
         &mut h,
-        1,
-        &CHAIN_ATTACH.replace(
-            "\"readvertise\"",
-            "\"attract_traffic\": {\"redirect_rts\": [\"64512:500\"], \"classifier\": {\"destinationPort\": \"80\", \"protocol\": \"tcp\"}}, \"readvertise\"",
-        ),
+        2,
+        &ATTRACT_ATTACH
+            .replace("02:00:00:00:00:07", "02:00:00:00:00:08")
+            .replace("10.60.0.7", "10.60.0.8")
+            .replace("tap7", "tap8"),
     );
-    let Err(e) = reply(&h, 1) else {
+    let r = attract_routes(&h);
+    assert_eq!(r.len(), 4, "{r:?}");
+    assert!(r[3].1.starts_with("default") && r[3].1 != r[0].1, "{r:?}");
+}
+
+#[test]
+fn attract_traffic_with_static_destinations_attracts_at_plug_time() {
+    let mut h = harness();
+    let attach_json = ATTRACT_ATTACH.replace(
+        r#""redirect_rts": ["64512:500"],"#,
+        r#""redirect_rts": ["64512:500"], "to_rt": ["64512:400"], "static_destination_prefixes": ["10.90.0.0/16"],"#,
+    );
+    attach(&mut h, 1, &attach_json);
+    assert_eq!(reply(&h, 1), &Ok(()));
+    let r = attract_routes(&h);
+    assert_eq!(
+        r.len(),
+        2,
+        "default + FlowSpec for the static prefix: {r:?}"
+    );
+    assert!(r.iter().all(|(up, _)| *up));
+    assert!(r[1].1.contains("pattern: [10, 90]"), "{r:?}");
+    // Unplugging the only endpoint withdraws the default route, then the FlowSpec route.
+    detach(
+        &mut h,
+        2,
+        r#"{"vpn_type": "ipvpn", "vpn_instance_id": "classifier", "mac_address": "02:00:00:00:00:07",
+            "ip_address": "10.60.0.7/24", "local_port": {"linuxif": "tap7"}}"#,
+    );
+    assert_eq!(reply(&h, 2), &Ok(()));
+    let r = attract_routes(&h);
+    let withdrawn: Vec<&String> = r.iter().filter(|(up, _)| !up).map(|(_, d)| d).collect();
+    assert_eq!(withdrawn.len(), 2, "{r:?}");
+    assert!(withdrawn[0].starts_with("default") && withdrawn[1].starts_with("flowspec"));
+}
+
+#[test]
+fn attract_traffic_inconsistent_to_rts_are_refused() {
+    // The request layer refuses it (reference §2.2), before any state is touched.
+    let json = ATTRACT_ATTACH.replace(
+        r#""redirect_rts": ["64512:500"],"#,
+        r#""redirect_rts": ["64512:500"], "to_rt": ["64512:999"], "static_destination_prefixes": ["10.90.0.0/16"],"#,
+    );
+    let Err(e) = parse_attach(json.as_bytes()) else {
         panic!("refused")
     };
     assert_eq!(e.http_status(), 400);
-    assert!(h.speaker.vpn().instances().next().is_none());
 }
 
 #[test]
