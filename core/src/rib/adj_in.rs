@@ -3,13 +3,8 @@
 
 use super::route::{RibAttributes, RibNlri, Route};
 use crate::wire::Family;
-use std::collections::BTreeMap;
-
-#[derive(Debug, Clone)]
-struct Entry<N, A> {
-    route: Route<N, A>,
-    stale: bool,
-}
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What storing a received route did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,15 +18,20 @@ pub(crate) enum Stored<R> {
 }
 
 /// The routes received from one peer, by route key.
+///
+/// The stale marks are kept apart: they exist only during a graceful restart or an enhanced
+/// route refresh, and a flag next to every route would cost 8 bytes per route.
 #[derive(Debug, Clone)]
 pub(crate) struct AdjRibIn<N: RibNlri, A> {
-    routes: BTreeMap<N::Key, Entry<N, A>>,
+    routes: BTreeMap<N::Key, Route<N, A>>,
+    stale: BTreeSet<N::Key>,
 }
 
 impl<N: RibNlri, A> Default for AdjRibIn<N, A> {
     fn default() -> Self {
         AdjRibIn {
             routes: BTreeMap::new(),
+            stale: BTreeSet::new(),
         }
     }
 }
@@ -39,23 +39,15 @@ impl<N: RibNlri, A> Default for AdjRibIn<N, A> {
 impl<N: RibNlri, A: RibAttributes> AdjRibIn<N, A> {
     /// Stores `route`, replacing any route with the same key.
     pub(crate) fn store(&mut self, route: Route<N, A>) -> Stored<Route<N, A>> {
-        match self.routes.get_mut(&route.key()) {
-            Some(entry) if entry.route == route => {
-                entry.stale = false;
-                Stored::Unchanged
-            }
-            Some(entry) => {
-                entry.stale = false;
-                Stored::Replaced(core::mem::replace(&mut entry.route, route))
-            }
-            None => {
-                self.routes.insert(
-                    route.key(),
-                    Entry {
-                        route,
-                        stale: false,
-                    },
-                );
+        let key = route.key();
+        if !self.stale.is_empty() {
+            self.stale.remove(&key);
+        }
+        match self.routes.entry(key) {
+            Entry::Occupied(slot) if *slot.get() == route => Stored::Unchanged,
+            Entry::Occupied(mut slot) => Stored::Replaced(slot.insert(route)),
+            Entry::Vacant(slot) => {
+                slot.insert(route);
                 Stored::Added
             }
         }
@@ -63,20 +55,24 @@ impl<N: RibNlri, A: RibAttributes> AdjRibIn<N, A> {
 
     /// Removes the route with `key`.
     pub(crate) fn remove(&mut self, key: &N::Key) -> Option<Route<N, A>> {
-        self.routes.remove(key).map(|e| e.route)
+        let route = self.routes.remove(key)?;
+        if !self.stale.is_empty() {
+            self.stale.remove(key);
+        }
+        Some(route)
     }
 
     /// The route with `key`.
     pub(crate) fn get(&self, key: &N::Key) -> Option<&Route<N, A>> {
-        self.routes.get(key).map(|e| &e.route)
+        self.routes.get(key)
     }
 
     /// Marks every route of a family in `families` stale; returns how many.
     pub(crate) fn mark_stale(&mut self, mut families: impl FnMut(Family) -> bool) -> usize {
         let mut n = 0;
-        for entry in self.routes.values_mut() {
-            if families(entry.route.family()) {
-                entry.stale = true;
+        for (key, route) in &self.routes {
+            if families(route.family()) {
+                self.stale.insert(key.clone());
                 n += 1;
             }
         }
@@ -88,7 +84,7 @@ impl<N: RibNlri, A: RibAttributes> AdjRibIn<N, A> {
         &mut self,
         mut families: impl FnMut(Family) -> bool,
     ) -> Vec<Route<N, A>> {
-        self.take_where(|e| e.stale && families(e.route.family()))
+        self.take_where(|route, stale| stale && families(route.family()))
     }
 
     /// Removes and returns the routes that are not stale, or whose family is not selected.
@@ -96,14 +92,14 @@ impl<N: RibNlri, A: RibAttributes> AdjRibIn<N, A> {
         &mut self,
         mut families: impl FnMut(Family) -> bool,
     ) -> Vec<Route<N, A>> {
-        self.take_where(|e| !(e.stale && families(e.route.family())))
+        self.take_where(|route, stale| !(stale && families(route.family())))
     }
 
-    fn take_where(&mut self, mut pred: impl FnMut(&Entry<N, A>) -> bool) -> Vec<Route<N, A>> {
+    fn take_where(&mut self, mut pred: impl FnMut(&Route<N, A>, bool) -> bool) -> Vec<Route<N, A>> {
         let keys: Vec<N::Key> = self
             .routes
             .iter()
-            .filter(|(_, e)| pred(e))
+            .filter(|(k, r)| pred(r, self.stale.contains(*k)))
             .map(|(k, _)| k.clone())
             .collect();
         keys.iter().filter_map(|k| self.remove(k)).collect()
@@ -111,12 +107,14 @@ impl<N: RibNlri, A: RibAttributes> AdjRibIn<N, A> {
 
     /// Whether any route is stale.
     pub(crate) fn has_stale(&self) -> bool {
-        self.routes.values().any(|e| e.stale)
+        !self.stale.is_empty()
     }
 
     /// Every route, with its stale mark, in key order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&Route<N, A>, bool)> {
-        self.routes.values().map(|e| (&e.route, e.stale))
+        self.routes
+            .iter()
+            .map(|(k, r)| (r, !self.stale.is_empty() && self.stale.contains(k)))
     }
 
     /// How many routes.

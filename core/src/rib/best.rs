@@ -14,7 +14,7 @@ use super::route::{RibAttributes, RibNlri, Route, RouteSource};
 use core::cmp::Ordering;
 use core::hash::{Hash, Hasher};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{btree_map, BTreeMap};
 
 /// How routes of one tracked entry are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,18 +53,67 @@ pub enum BestChange<E, N, A> {
     },
 }
 
+/// The routes of one tracked entry with several routes.
 #[derive(Debug, Clone)]
-struct Tracked<N: RibNlri, A> {
+struct Many<N: RibNlri, A> {
     all: BTreeMap<(RouteSource, N::Key), Route<N, A>>,
     best: Vec<Route<N, A>>,
 }
 
-impl<N: RibNlri, A> Default for Tracked<N, A> {
+impl<N: RibNlri, A> Default for Many<N, A> {
     fn default() -> Self {
-        Tracked {
+        Many {
             all: BTreeMap::new(),
             best: Vec::new(),
         }
+    }
+}
+
+/// The routes of one tracked entry. Most entries have a single route, which is then the best
+/// one: it is kept inline (a map and a vector per entry would cost about 800 bytes).
+#[derive(Debug, Clone)]
+enum Tracked<N: RibNlri, A> {
+    One(Route<N, A>),
+    Many(Box<Many<N, A>>),
+}
+
+impl<N: RibNlri, A> Tracked<N, A> {
+    fn into_many(self) -> Box<Many<N, A>> {
+        match self {
+            Tracked::Many(m) => m,
+            Tracked::One(route) => {
+                let mut many = Box::<Many<N, A>>::default();
+                many.all
+                    .insert((route.source(), route.key()), route.clone());
+                many.best.push(route);
+                many
+            }
+        }
+    }
+
+    /// `None` when no route is left. With one route left, it is the best one (every operation
+    /// keeps a best route while any route is left).
+    fn from_many(many: Box<Many<N, A>>) -> Option<Self> {
+        match many.all.len() {
+            0 => None,
+            1 => many.all.into_values().next().map(Tracked::One),
+            _ => Some(Tracked::Many(many)),
+        }
+    }
+
+    fn best(&self) -> &[Route<N, A>] {
+        match self {
+            Tracked::One(route) => core::slice::from_ref(route),
+            Tracked::Many(m) => &m.best,
+        }
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Route<N, A>> {
+        let (one, many) = match self {
+            Tracked::One(route) => (Some(route), None),
+            Tracked::Many(m) => (None, Some(m.all.values())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
     }
 }
 
@@ -87,15 +136,12 @@ impl<E: Ord + Clone, N: RibNlri, A: RibAttributes> BestRouteTracker<E, N, A> {
 
     /// The best routes of `entry`.
     pub fn best_routes(&self, entry: &E) -> &[Route<N, A>] {
-        self.entries.get(entry).map_or(&[], |t| t.best.as_slice())
+        self.entries.get(entry).map_or(&[], |t| t.best())
     }
 
     /// Every route of `entry`.
     pub fn routes(&self, entry: &E) -> impl Iterator<Item = &Route<N, A>> {
-        self.entries
-            .get(entry)
-            .into_iter()
-            .flat_map(|t| t.all.values())
+        self.entries.get(entry).into_iter().flat_map(|t| t.all())
     }
 
     /// The tracked entries that have routes.
@@ -111,92 +157,58 @@ impl<E: Ord + Clone, N: RibNlri, A: RibAttributes> BestRouteTracker<E, N, A> {
     /// A route for `entry` was advertised (or replaced the same source's route with the same
     /// key); pushes the resulting changes to `out` (reference §1.6 ADVERTISE handling).
     pub fn advertise(&mut self, entry: E, route: Route<N, A>, out: &mut Vec<BestChange<E, N, A>>) {
-        let order = self.order;
-        let cmp = |a: &Route<N, A>, b: &Route<N, A>| compare_with(order, a, b);
-        let tracked = self.entries.entry(entry.clone()).or_default();
-        let id = (route.source(), route.key());
-        let mut implicit = Vec::new();
-        if let Some(old) = tracked.all.remove(&id) {
-            if old == route {
-                tracked.all.insert(id, old);
-                return;
-            }
-            if let Some(pos) = tracked.best.iter().position(|b| b.ptr_eq(&old)) {
-                implicit.push(tracked.best.remove(pos));
-            }
-        }
-        let mut pending = Vec::new();
-        if tracked.best.is_empty() && !tracked.all.is_empty() {
-            tracked.best = best_of(tracked.all.values(), &cmp);
-            pending.clone_from(&tracked.best);
-        }
-        match tracked.best.first().map(|b| cmp(&route, b)) {
-            None | Some(Ordering::Greater) => {
-                implicit.extend(
-                    tracked
-                        .best
-                        .drain(..)
-                        .filter(|b| !pending.iter().any(|p: &Route<N, A>| p.ptr_eq(b))),
-                );
-                tracked.best.push(route.clone());
+        let tracked = match self.entries.entry(entry) {
+            btree_map::Entry::Vacant(slot) => {
+                // The first route of an entry is its best route.
                 out.push(BestChange::NewBest {
-                    entry: entry.clone(),
+                    entry: slot.key().clone(),
                     route: route.clone(),
                 });
+                slot.insert(Tracked::One(route));
+                return;
             }
-            Some(Ordering::Equal) => {
-                announce_deduplicated(&entry, &pending, out);
-                if !tracked.best.iter().any(|b| b.is_equivalent(&route)) {
-                    out.push(BestChange::NewBest {
-                        entry: entry.clone(),
-                        route: route.clone(),
-                    });
-                }
-                tracked.best.push(route.clone());
-            }
-            Some(Ordering::Less) => announce_deduplicated(&entry, &pending, out),
-        }
-        for old in implicit {
-            if !tracked.best.iter().any(|b| b.is_equivalent(&old)) {
-                out.push(BestChange::BestRemoved {
-                    entry: entry.clone(),
-                    route: old,
-                    last: false,
-                });
+            btree_map::Entry::Occupied(slot) => slot,
+        };
+        if let Tracked::One(only) = tracked.get() {
+            if *only == route {
+                return;
             }
         }
-        tracked.all.insert(id, route);
+        let (entry, tracked) = tracked.remove_entry();
+        let mut many = tracked.into_many();
+        advertise_many(self.order, &entry, &mut many, route, out);
+        if let Some(tracked) = Tracked::from_many(many) {
+            self.entries.insert(entry, tracked);
+        }
     }
 
     /// The route of `route`'s source and key for `entry` was withdrawn; pushes the resulting
     /// changes to `out` (reference §1.6 WITHDRAW handling). Unknown routes are ignored.
     pub fn withdraw(&mut self, entry: &E, route: &Route<N, A>, out: &mut Vec<BestChange<E, N, A>>) {
-        let order = self.order;
-        let cmp = |a: &Route<N, A>, b: &Route<N, A>| compare_with(order, a, b);
         let Some(tracked) = self.entries.get_mut(entry) else {
             return;
         };
-        let Some(old) = tracked.all.remove(&(route.source(), route.key())) else {
+        let id = (route.source(), route.key());
+        if let Tracked::One(only) = tracked {
+            if (only.source(), only.key()) != id {
+                return;
+            }
+            let Some(Tracked::One(old)) = self.entries.remove(entry) else {
+                return;
+            };
+            out.push(BestChange::BestRemoved {
+                entry: entry.clone(),
+                route: old,
+                last: true,
+            });
+            return;
+        }
+        let Some(Tracked::Many(mut many)) = self.entries.remove(entry) else {
             return;
         };
-        if let Some(pos) = tracked.best.iter().position(|b| b.ptr_eq(&old)) {
-            tracked.best.remove(pos);
-            let mut last = false;
-            if tracked.best.is_empty() {
-                tracked.best = best_of(tracked.all.values(), &cmp);
-                announce_deduplicated(entry, &tracked.best, out);
-                last = tracked.best.is_empty();
-            }
-            if !tracked.best.iter().any(|b| b.is_equivalent(&old)) {
-                out.push(BestChange::BestRemoved {
-                    entry: entry.clone(),
-                    route: old,
-                    last,
-                });
-            }
-        }
-        if tracked.all.is_empty() {
-            self.entries.remove(entry);
+        withdraw_many(self.order, entry, &mut many, &id, out);
+        if let Some(tracked) = Tracked::from_many(many) {
+            self.entries.insert(entry.clone(), tracked);
         }
     }
 
@@ -206,10 +218,103 @@ impl<E: Ord + Clone, N: RibNlri, A: RibAttributes> BestRouteTracker<E, N, A> {
         let all: Vec<(E, Route<N, A>)> = self
             .entries
             .iter()
-            .flat_map(|(e, t)| t.all.values().map(move |r| (e.clone(), r.clone())))
+            .flat_map(|(e, t)| t.all().map(move |r| (e.clone(), r.clone())))
             .collect();
         for (entry, route) in all {
             self.withdraw(&entry, &route, out);
+        }
+    }
+}
+
+/// [`BestRouteTracker::advertise`] for an entry that had routes.
+fn advertise_many<E: Clone, N: RibNlri, A: RibAttributes>(
+    order: RouteOrder,
+    entry: &E,
+    tracked: &mut Many<N, A>,
+    route: Route<N, A>,
+    out: &mut Vec<BestChange<E, N, A>>,
+) {
+    let cmp = |a: &Route<N, A>, b: &Route<N, A>| compare_with(order, a, b);
+    let id = (route.source(), route.key());
+    let mut implicit = Vec::new();
+    if let Some(old) = tracked.all.remove(&id) {
+        if old == route {
+            tracked.all.insert(id, old);
+            return;
+        }
+        if let Some(pos) = tracked.best.iter().position(|b| b.ptr_eq(&old)) {
+            implicit.push(tracked.best.remove(pos));
+        }
+    }
+    let mut pending = Vec::new();
+    if tracked.best.is_empty() && !tracked.all.is_empty() {
+        tracked.best = best_of(tracked.all.values(), &cmp);
+        pending.clone_from(&tracked.best);
+    }
+    match tracked.best.first().map(|b| cmp(&route, b)) {
+        None | Some(Ordering::Greater) => {
+            implicit.extend(
+                tracked
+                    .best
+                    .drain(..)
+                    .filter(|b| !pending.iter().any(|p: &Route<N, A>| p.ptr_eq(b))),
+            );
+            tracked.best.push(route.clone());
+            out.push(BestChange::NewBest {
+                entry: entry.clone(),
+                route: route.clone(),
+            });
+        }
+        Some(Ordering::Equal) => {
+            announce_deduplicated(entry, &pending, out);
+            if !tracked.best.iter().any(|b| b.is_equivalent(&route)) {
+                out.push(BestChange::NewBest {
+                    entry: entry.clone(),
+                    route: route.clone(),
+                });
+            }
+            tracked.best.push(route.clone());
+        }
+        Some(Ordering::Less) => announce_deduplicated(entry, &pending, out),
+    }
+    for old in implicit {
+        if !tracked.best.iter().any(|b| b.is_equivalent(&old)) {
+            out.push(BestChange::BestRemoved {
+                entry: entry.clone(),
+                route: old,
+                last: false,
+            });
+        }
+    }
+    tracked.all.insert(id, route);
+}
+
+/// [`BestRouteTracker::withdraw`] for an entry with several routes.
+fn withdraw_many<E: Clone, N: RibNlri, A: RibAttributes>(
+    order: RouteOrder,
+    entry: &E,
+    tracked: &mut Many<N, A>,
+    id: &(RouteSource, N::Key),
+    out: &mut Vec<BestChange<E, N, A>>,
+) {
+    let cmp = |a: &Route<N, A>, b: &Route<N, A>| compare_with(order, a, b);
+    let Some(old) = tracked.all.remove(id) else {
+        return;
+    };
+    if let Some(pos) = tracked.best.iter().position(|b| b.ptr_eq(&old)) {
+        tracked.best.remove(pos);
+        let mut last = false;
+        if tracked.best.is_empty() {
+            tracked.best = best_of(tracked.all.values(), &cmp);
+            announce_deduplicated(entry, &tracked.best, out);
+            last = tracked.best.is_empty();
+        }
+        if !tracked.best.iter().any(|b| b.is_equivalent(&old)) {
+            out.push(BestChange::BestRemoved {
+                entry: entry.clone(),
+                route: old,
+                last,
+            });
         }
     }
 }

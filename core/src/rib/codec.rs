@@ -11,12 +11,17 @@ use crate::wire::nlri::{
 };
 use crate::wire::update::Update;
 use crate::wire::{MacAddress, RouteDistinguisher, RouteTarget};
+use core::cmp::Ordering;
 use std::net::IpAddr;
 
 /// What identifies a route within its family: the NLRI without the fields that are not part of
 /// the key (labels; for E-VPN MAC/IP the ESI too, RFC 7432 §7.2). Two routes with one key from
 /// one source replace each other.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// Ordered as if `Ord` were derived (variant, then fields), by integer comparisons: the derived
+/// order compares addresses octet by octet, which was a sixth of the time spent on a received
+/// route (Adj-RIB-In lookups).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NlriKey {
     /// IPv4 unicast.
     Ipv4(Ipv4Prefix),
@@ -40,6 +45,124 @@ pub enum NlriKey {
     Rtc(RtcMembership),
     /// FlowSpec: the whole rule, RD included (RFC 8955 §5).
     FlowSpec(FlowSpecRule),
+}
+
+impl NlriKey {
+    fn variant(&self) -> u8 {
+        match self {
+            NlriKey::Ipv4(_) => 0,
+            NlriKey::Ipv6(_) => 1,
+            NlriKey::Vpn(..) => 2,
+            NlriKey::EvpnAutoDiscovery(..) => 3,
+            NlriKey::EvpnMacIp(..) => 4,
+            NlriKey::EvpnMulticast(..) => 5,
+            NlriKey::EvpnSegment(..) => 6,
+            NlriKey::EvpnPrefix(..) => 7,
+            NlriKey::EvpnOther(..) => 8,
+            NlriKey::Rtc(_) => 9,
+            NlriKey::FlowSpec(_) => 10,
+        }
+    }
+}
+
+impl Ord for NlriKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        use NlriKey as K;
+        match (self, other) {
+            (K::Vpn(rd, p), K::Vpn(rd2, p2)) => cmp_rd(rd, rd2).then_with(|| cmp_ip_prefix(p, p2)),
+            (K::EvpnMacIp(rd, tag, mac, ip), K::EvpnMacIp(rd2, tag2, mac2, ip2)) => cmp_rd(rd, rd2)
+                .then_with(|| tag.cmp(tag2))
+                .then_with(|| cmp_mac(mac, mac2))
+                .then_with(|| match (ip, ip2) {
+                    (Some(a), Some(b)) => cmp_ip(a, b),
+                    (a, b) => a.is_some().cmp(&b.is_some()),
+                }),
+            (K::Ipv4(a), K::Ipv4(b)) => cmp_ipv4_prefix(a, b),
+            (K::Ipv6(a), K::Ipv6(b)) => cmp_ipv6_prefix(a, b),
+            (K::EvpnAutoDiscovery(rd, esi, tag), K::EvpnAutoDiscovery(rd2, esi2, tag2)) => {
+                cmp_rd(rd, rd2).then_with(|| (esi, tag).cmp(&(esi2, tag2)))
+            }
+            (K::EvpnMulticast(rd, tag, ip), K::EvpnMulticast(rd2, tag2, ip2)) => cmp_rd(rd, rd2)
+                .then_with(|| tag.cmp(tag2))
+                .then_with(|| cmp_ip(ip, ip2)),
+            (K::EvpnSegment(rd, esi, ip), K::EvpnSegment(rd2, esi2, ip2)) => cmp_rd(rd, rd2)
+                .then_with(|| esi.cmp(esi2))
+                .then_with(|| cmp_ip(ip, ip2)),
+            (K::EvpnPrefix(rd, tag, p), K::EvpnPrefix(rd2, tag2, p2)) => cmp_rd(rd, rd2)
+                .then_with(|| tag.cmp(tag2))
+                .then_with(|| cmp_ip_prefix(p, p2)),
+            (K::EvpnOther(c, v), K::EvpnOther(c2, v2)) => (c, v).cmp(&(c2, v2)),
+            (K::Rtc(a), K::Rtc(b)) => a.cmp(b),
+            (K::FlowSpec(a), K::FlowSpec(b)) => a.cmp(b),
+            _ => self.variant().cmp(&other.variant()),
+        }
+    }
+}
+
+impl PartialOrd for NlriKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The derived order of [`RouteDistinguisher`] (variant, then fields), by integers.
+pub(crate) fn cmp_rd(a: &RouteDistinguisher, b: &RouteDistinguisher) -> Ordering {
+    fn rank(rd: &RouteDistinguisher) -> (u8, u64) {
+        match *rd {
+            RouteDistinguisher::As2 { asn, number } => {
+                (0, u64::from(asn) << 32 | u64::from(number))
+            }
+            RouteDistinguisher::Ipv4 { addr, number } => {
+                (1, u64::from(u32::from(addr)) << 16 | u64::from(number))
+            }
+            RouteDistinguisher::As4 { asn, number } => {
+                (2, u64::from(asn) << 16 | u64::from(number))
+            }
+            RouteDistinguisher::Other { rd_type, value } => {
+                let mut v = [0u8; 8];
+                v[2..].copy_from_slice(&value);
+                (3, u64::from(rd_type) << 48 | u64::from_be_bytes(v))
+            }
+        }
+    }
+    rank(a).cmp(&rank(b))
+}
+
+/// The derived order of [`MacAddress`], by integers.
+pub(crate) fn cmp_mac(a: &MacAddress, b: &MacAddress) -> Ordering {
+    fn n(m: &MacAddress) -> u64 {
+        let mut v = [0u8; 8];
+        v[2..].copy_from_slice(&m.0);
+        u64::from_be_bytes(v)
+    }
+    n(a).cmp(&n(b))
+}
+
+/// The order of [`IpAddr`] (IPv4 first), by integers.
+pub(crate) fn cmp_ip(a: &IpAddr, b: &IpAddr) -> Ordering {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(*a).cmp(&u32::from(*b)),
+        (IpAddr::V6(a), IpAddr::V6(b)) => u128::from(*a).cmp(&u128::from(*b)),
+        (a, b) => a.is_ipv6().cmp(&b.is_ipv6()),
+    }
+}
+
+fn cmp_ipv4_prefix(a: &Ipv4Prefix, b: &Ipv4Prefix) -> Ordering {
+    (u32::from(a.addr), a.len).cmp(&(u32::from(b.addr), b.len))
+}
+
+fn cmp_ipv6_prefix(a: &Ipv6Prefix, b: &Ipv6Prefix) -> Ordering {
+    (u128::from(a.addr), a.len).cmp(&(u128::from(b.addr), b.len))
+}
+
+/// The derived order of [`IpPrefix`] (IPv4 first, address, length), by integers.
+pub(crate) fn cmp_ip_prefix(a: &IpPrefix, b: &IpPrefix) -> Ordering {
+    match (a, b) {
+        (IpPrefix::V4(a), IpPrefix::V4(b)) => cmp_ipv4_prefix(a, b),
+        (IpPrefix::V6(a), IpPrefix::V6(b)) => cmp_ipv6_prefix(a, b),
+        (IpPrefix::V4(_), IpPrefix::V6(_)) => Ordering::Less,
+        (IpPrefix::V6(_), IpPrefix::V4(_)) => Ordering::Greater,
+    }
 }
 
 impl RibNlri for Nlri {
@@ -305,5 +428,86 @@ mod tests {
             Nlri::Evpn(EvpnRoute::MacIpAdvertisement { .. })
         ));
         assert_eq!(route.route_targets(), &[rt]);
+    }
+
+    /// The integer comparisons give the order `Ord` derived on the fields' types would.
+    #[test]
+    fn key_order_is_the_derived_order() {
+        use std::net::{Ipv4Addr, Ipv6Addr};
+        let rds = [
+            RouteDistinguisher::As2 { asn: 1, number: 7 },
+            RouteDistinguisher::As2 { asn: 2, number: 0 },
+            RouteDistinguisher::Ipv4 {
+                addr: Ipv4Addr::new(10, 0, 0, 1),
+                number: 9,
+            },
+            RouteDistinguisher::Ipv4 {
+                addr: Ipv4Addr::new(9, 255, 0, 1),
+                number: 10,
+            },
+            RouteDistinguisher::As4 {
+                asn: 70000,
+                number: 1,
+            },
+            RouteDistinguisher::Other {
+                rd_type: 9,
+                value: [1, 2, 3, 4, 5, 6],
+            },
+        ];
+        let v4 = |a: [u8; 4], len| {
+            IpPrefix::V4(Ipv4Prefix::new(Ipv4Addr::from(a), len).unwrap_or_else(|| unreachable!()))
+        };
+        let prefixes = [
+            v4([10, 0, 0, 0], 8),
+            v4([10, 0, 0, 0], 24),
+            v4([9, 1, 0, 0], 16),
+            v4([200, 1, 2, 0], 24),
+            IpPrefix::V6(
+                Ipv6Prefix::new(Ipv6Addr::LOCALHOST, 128).unwrap_or_else(|| unreachable!()),
+            ),
+        ];
+        let ips = [
+            None,
+            Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2))),
+            Some(IpAddr::V4(Ipv4Addr::new(9, 0, 0, 3))),
+            Some(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+        ];
+        let macs = [
+            MacAddress([0, 0, 0, 0, 0, 1]),
+            MacAddress([2, 0, 0, 0, 0, 0]),
+        ];
+        let mut keys = Vec::new();
+        for rd in rds {
+            for p in prefixes {
+                keys.push(NlriKey::Vpn(rd, p));
+                keys.push(NlriKey::EvpnPrefix(rd, 1, p));
+            }
+            for ip in ips {
+                for mac in macs {
+                    keys.push(NlriKey::EvpnMacIp(rd, 0, mac, ip));
+                }
+                if let Some(ip) = ip {
+                    keys.push(NlriKey::EvpnMulticast(rd, 0, ip));
+                }
+            }
+        }
+        for a in &keys {
+            for b in &keys {
+                let derived = match (a, b) {
+                    (NlriKey::Vpn(r, p), NlriKey::Vpn(r2, p2)) => (r, p).cmp(&(r2, p2)),
+                    (NlriKey::EvpnPrefix(r, t, p), NlriKey::EvpnPrefix(r2, t2, p2)) => {
+                        (r, t, p).cmp(&(r2, t2, p2))
+                    }
+                    (NlriKey::EvpnMacIp(r, t, m, i), NlriKey::EvpnMacIp(r2, t2, m2, i2)) => {
+                        (r, t, m, i).cmp(&(r2, t2, m2, i2))
+                    }
+                    (NlriKey::EvpnMulticast(r, t, i), NlriKey::EvpnMulticast(r2, t2, i2)) => {
+                        (r, t, i).cmp(&(r2, t2, i2))
+                    }
+                    _ => a.variant().cmp(&b.variant()),
+                };
+                assert_eq!(a.cmp(b), derived, "{a:?} vs {b:?}");
+            }
+        }
     }
 }

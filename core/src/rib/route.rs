@@ -78,7 +78,31 @@ struct RouteData<N, A> {
     source: RouteSource,
     nlri: N,
     attributes: Arc<A>,
-    route_targets: Box<[RouteTarget]>,
+    route_targets: RouteTargets,
+}
+
+/// Route targets, sorted and deduplicated; the usual single one without an allocation.
+enum RouteTargets {
+    One(RouteTarget),
+    Other(Box<[RouteTarget]>),
+}
+
+impl RouteTargets {
+    fn new(mut rts: Vec<RouteTarget>) -> Self {
+        rts.sort_unstable();
+        rts.dedup();
+        match rts.as_slice() {
+            [one] => RouteTargets::One(*one),
+            _ => RouteTargets::Other(rts.into_boxed_slice()),
+        }
+    }
+
+    fn as_slice(&self) -> &[RouteTarget] {
+        match self {
+            RouteTargets::One(rt) => core::slice::from_ref(rt),
+            RouteTargets::Other(rts) => rts,
+        }
+    }
 }
 
 /// One route: source, NLRI, attributes (shared, never copied), route targets (sorted, deduplicated).
@@ -96,14 +120,12 @@ impl<N, A> Clone for Route<N, A> {
 impl<N: RibNlri, A: RibAttributes> Route<N, A> {
     /// A route from `source`; the route targets are read from `attributes` once, here.
     pub fn new(source: RouteSource, nlri: N, attributes: Arc<A>) -> Self {
-        let mut rts = attributes.route_targets();
-        rts.sort_unstable();
-        rts.dedup();
+        let route_targets = RouteTargets::new(attributes.route_targets());
         Route(Arc::new(RouteData {
             source,
             nlri,
             attributes,
-            route_targets: rts.into_boxed_slice(),
+            route_targets,
         }))
     }
 
@@ -148,7 +170,7 @@ impl<N, A> Route<N, A> {
 
     /// The route targets, sorted and without duplicates.
     pub fn route_targets(&self) -> &[RouteTarget] {
-        &self.0.route_targets
+        self.0.route_targets.as_slice()
     }
 
     /// Whether both are the very same stored route (no comparison of values).
@@ -176,7 +198,7 @@ impl<N: fmt::Debug, A: fmt::Debug> fmt::Debug for Route<N, A> {
             .field("source", &self.0.source)
             .field("nlri", &self.0.nlri)
             .field("attributes", &self.0.attributes)
-            .field("route_targets", &self.0.route_targets)
+            .field("route_targets", &self.0.route_targets.as_slice())
             .finish()
     }
 }
@@ -188,7 +210,7 @@ impl<N: serde::Serialize, A: serde::Serialize> serde::Serialize for Route<N, A> 
         s.serialize_field("source", &self.0.source)?;
         s.serialize_field("nlri", &self.0.nlri)?;
         s.serialize_field("attributes", &*self.0.attributes)?;
-        s.serialize_field("route_targets", &*self.0.route_targets)?;
+        s.serialize_field("route_targets", self.0.route_targets.as_slice())?;
         s.end()
     }
 }

@@ -213,7 +213,9 @@ pub struct RouteTable<N: RibNlri, A> {
     local: BTreeMap<N::Key, Vec<Route<N, A>>>,
     instance_routes: BTreeMap<InstanceId, BTreeSet<N::Key>>,
     peers: BTreeMap<PeerId, PeerState<N, A>>,
-    /// Every route except RT-Constraint ones, by route target: replay on subscribe.
+    /// Local routes except RT-Constraint ones, by route target and source: replay on subscribe.
+    /// Routes from peers are not indexed (an index entry would cost about as much memory as the
+    /// route itself); a subscription scans the Adj-RIBs-In instead, in the same order.
     by_route_target: BTreeMap<RouteTarget, BTreeSet<(RouteSource, N::Key)>>,
     /// Local routes by route target: what a new exact membership of a peer can select.
     local_by_route_target: BTreeMap<RouteTarget, BTreeSet<N::Key>>,
@@ -752,12 +754,20 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
             r.family() != Family::RTC && sub.matches(r.family(), r.route_targets())
         };
         match sub.route_target {
+            // Local sources sort before peers (`RouteSource` order), and peers' routes come in
+            // (peer, key) order: the order of one index over every source.
             Some(rt) => Box::new(
                 self.by_route_target
                     .get(&rt)
                     .into_iter()
                     .flatten()
                     .filter_map(move |(source, key)| self.lookup(*source, key))
+                    .chain(self.peers.values().flat_map(move |p| {
+                        p.adj_in
+                            .iter()
+                            .map(|(r, _)| r)
+                            .filter(move |r| r.route_targets().binary_search(&rt).is_ok())
+                    }))
                     .filter(wanted),
             ),
             None => Box::new(
@@ -814,6 +824,9 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
     }
 
     fn index(&mut self, route: &Route<N, A>, key: &N::Key) {
+        if route.source().is_peer() {
+            return;
+        }
         for rt in route.route_targets() {
             self.by_route_target
                 .entry(*rt)
@@ -829,6 +842,9 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
     }
 
     fn unindex(&mut self, route: &Route<N, A>, key: &N::Key) {
+        if route.source().is_peer() {
+            return;
+        }
         let entry = (route.source(), key.clone());
         for rt in route.route_targets() {
             if let Some(set) = self.by_route_target.get_mut(rt) {
