@@ -188,6 +188,7 @@ fn serialize_hex<S: serde::Serializer>(raw: &[u8; 8], s: S) -> Result<S::Ok, S::
 
 impl ExtendedCommunity {
     /// Decodes one community; every value decodes (unknown ones raw).
+    #[inline]
     pub fn from_bytes(raw: [u8; 8]) -> Self {
         let typed = Self::decode_typed(raw);
         match typed {
@@ -196,6 +197,7 @@ impl ExtendedCommunity {
         }
     }
 
+    #[inline]
     fn decode_typed(raw: [u8; 8]) -> Option<Self> {
         let [t, sub, a, b, c, d, e, f] = raw;
         let value = [a, b, c, d, e, f];
@@ -254,6 +256,7 @@ impl ExtendedCommunity {
     }
 
     /// The 8 octets on the wire.
+    #[inline]
     pub fn to_bytes(&self) -> [u8; 8] {
         let with = |t: u8, sub: u8, v: [u8; 6]| {
             let [a, b, c, d, e, f] = v;

@@ -135,6 +135,110 @@ impl LabelStackEntry {
     }
 }
 
+/// The label stack of a VPN route (RFC 8277 §2): 1 to [`LabelStack::CAPACITY`] entries held
+/// inline, so that decoding a route allocates nothing. Reads as a slice
+/// (`Deref<Target = [LabelStackEntry]>`); orders, hashes, prints and serializes as its entries.
+#[derive(Clone, Copy)]
+pub struct LabelStack {
+    len: u8,
+    entries: [LabelStackEntry; LabelStack::CAPACITY],
+}
+
+impl LabelStack {
+    /// The most entries a stack holds: enough for any VPN use, and few enough that a VPN NLRI's
+    /// length in bits always fits its octet (RFC 4364 §4.3.4).
+    pub const CAPACITY: usize = 4;
+
+    /// An empty stack.
+    pub const fn new() -> Self {
+        LabelStack {
+            len: 0,
+            entries: [LabelStackEntry(0); LabelStack::CAPACITY],
+        }
+    }
+
+    /// A stack of `entries`, or `None` when there are more than [`LabelStack::CAPACITY`].
+    pub fn from_slice(entries: &[LabelStackEntry]) -> Option<Self> {
+        let mut stack = LabelStack::new();
+        for e in entries {
+            stack.push(*e).ok()?;
+        }
+        Some(stack)
+    }
+
+    /// Appends an entry, or gives it back when the stack is full.
+    pub fn push(&mut self, entry: LabelStackEntry) -> Result<(), LabelStackEntry> {
+        let slot = self.entries.get_mut(usize::from(self.len)).ok_or(entry)?;
+        *slot = entry;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// The entries.
+    pub fn as_slice(&self) -> &[LabelStackEntry] {
+        self.entries
+            .get(..usize::from(self.len))
+            .unwrap_or(&self.entries)
+    }
+}
+
+impl Default for LabelStack {
+    fn default() -> Self {
+        LabelStack::new()
+    }
+}
+
+impl core::ops::Deref for LabelStack {
+    type Target = [LabelStackEntry];
+    fn deref(&self) -> &[LabelStackEntry] {
+        self.as_slice()
+    }
+}
+
+impl PartialEq for LabelStack {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for LabelStack {}
+
+impl PartialEq<Vec<LabelStackEntry>> for LabelStack {
+    fn eq(&self, other: &Vec<LabelStackEntry>) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl PartialOrd for LabelStack {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for LabelStack {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.as_slice().cmp(other.as_slice())
+    }
+}
+
+impl core::hash::Hash for LabelStack {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state)
+    }
+}
+
+impl fmt::Debug for LabelStack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+impl serde::Serialize for LabelStack {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.as_slice())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +258,23 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&e).unwrap(),
             r#"{"raw":289,"label":18,"bottom_of_stack":true}"#
+        );
+    }
+
+    #[test]
+    fn label_stack_holds_up_to_four_entries_inline() {
+        let e = LabelStackEntry::from_raw;
+        let mut s = LabelStack::from_slice(&[e(16), e(33)]).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s, vec![e(16), e(33)]);
+        assert!(s.push(e(48)).is_ok() && s.push(e(65)).is_ok());
+        assert_eq!(s.push(e(81)), Err(e(81)));
+        assert_eq!(LabelStack::from_slice(&[e(1); 5]), None);
+        // Ordered as the entries are, whatever the unused slots hold.
+        assert!(LabelStack::from_slice(&[e(1)]) < LabelStack::from_slice(&[e(1), e(0)]));
+        assert_eq!(
+            serde_json::to_string(&LabelStack::from_slice(&[e(0x80_0000)]).unwrap()).unwrap(),
+            r#"[{"raw":8388608,"label":524288,"bottom_of_stack":false}]"#
         );
     }
 }

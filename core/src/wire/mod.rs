@@ -22,7 +22,7 @@ pub mod update;
 pub use context::DecodeContext;
 pub use error::{BgpError, ErrorCode};
 pub use family::{Afi, Family, Safi};
-pub use label::{Label, LabelStackEntry, Vni};
+pub use label::{Label, LabelStack, LabelStackEntry, Vni};
 pub use mac::MacAddress;
 pub use rd::RouteDistinguisher;
 pub use reader::{Reader, Truncated};

@@ -43,6 +43,7 @@ impl RouteDistinguisher {
     pub const LEN: usize = 8;
 
     /// Decodes the 8 octets of an RD. Every value is valid.
+    #[inline]
     pub fn from_bytes(b: [u8; 8]) -> Self {
         let rd_type = u16::from_be_bytes([b[0], b[1]]);
         match rd_type {

@@ -294,19 +294,29 @@ impl PathAttribute {
     }
 
     /// Appends the whole attribute: flags, type code, length (extended when over 255), value.
+    ///
+    /// The value is written in place behind a one-octet length, which is widened afterwards in
+    /// the rare case the value is longer than 255 octets: no scratch buffer per attribute.
     pub fn encode(&self, ctx: &DecodeContext, out: &mut Vec<u8>) {
-        let mut value = Vec::new();
-        self.write_value(ctx, &mut value);
         let flags = self.flags();
-        match u8::try_from(value.len()) {
-            Ok(len) => out.extend_from_slice(&[flags, self.code(), len]),
+        let start = out.len();
+        out.extend_from_slice(&[flags, self.code(), 0]);
+        self.write_value(ctx, out);
+        let len = out.len() - start - 3;
+        match u8::try_from(len) {
+            Ok(short) => {
+                if let Some(b) = out.get_mut(start + 2) {
+                    *b = short;
+                }
+            }
             Err(_) => {
-                let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
-                out.extend_from_slice(&[flags | flags::EXTENDED_LENGTH, self.code()]);
-                out.extend_from_slice(&len.to_be_bytes());
+                let long = u16::try_from(len).unwrap_or(u16::MAX);
+                if let Some(b) = out.get_mut(start) {
+                    *b = flags | flags::EXTENDED_LENGTH;
+                }
+                out.splice(start + 2..start + 3, long.to_be_bytes());
             }
         }
-        out.extend_from_slice(&value);
     }
 
     /// The attribute as re-advertised to another peer: an unrecognised optional transitive
@@ -527,6 +537,16 @@ pub fn decode_attribute(
     }
 }
 
+/// Where an attribute of type `code` goes in the canonical order: MP_REACH_NLRI, MP_UNREACH_NLRI,
+/// then by type code (RFC 7606 §5.1).
+fn canonical_rank(code: u8) -> (u8, u8) {
+    match code {
+        code::MP_REACH_NLRI => (0, 0),
+        code::MP_UNREACH_NLRI => (0, 1),
+        c => (1, c),
+    }
+}
+
 /// The attributes of an UPDATE, in the order received (or to be sent).
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(transparent)]
@@ -605,19 +625,21 @@ impl PathAttributes {
     /// peer sent them in have the same canonical order.
     pub fn canonical_order(&self) -> Vec<&PathAttribute> {
         let mut order: Vec<&PathAttribute> = self.list.iter().collect();
-        order.sort_by_key(|a| match a.code() {
-            code::MP_REACH_NLRI => (0, 0),
-            code::MP_UNREACH_NLRI => (0, 1),
-            c => (1, c),
-        });
+        order.sort_by_key(|a| canonical_rank(a.code()));
         order
     }
 
     /// Encodes every attribute in [`PathAttributes::canonical_order`].
     pub fn encode(&self, ctx: &DecodeContext, out: &mut Vec<u8>) {
-        self.canonical_order()
-            .into_iter()
-            .for_each(|a| a.encode(ctx, out));
+        // Lists we build, and most we receive, are in canonical order already: then no sorted
+        // copy is needed.
+        if self.list.is_sorted_by_key(|a| canonical_rank(a.code())) {
+            self.list.iter().for_each(|a| a.encode(ctx, out));
+        } else {
+            self.canonical_order()
+                .into_iter()
+                .for_each(|a| a.encode(ctx, out));
+        }
     }
 }
 

@@ -123,9 +123,14 @@ impl NextHop {
     }
 
     fn encoded_len(&self) -> usize {
-        let mut v = Vec::new();
-        self.encode(&mut v);
-        v.len()
+        match self {
+            NextHop::None => 0,
+            NextHop::Ipv4(_) => 4,
+            NextHop::Ipv6 { link_local, .. } => 16 + link_local.map_or(0, |_| 16),
+            NextHop::VpnIpv4 { .. } => 12,
+            NextHop::VpnIpv6 { link_local, .. } => 24 + link_local.map_or(0, |_| 24),
+            NextHop::Raw(b) => b.len(),
+        }
     }
 }
 
@@ -167,8 +172,9 @@ fn nlri_field(
     family: Family,
     bytes: &[u8],
     ctx: &DecodeContext,
+    decoded: bool,
 ) -> Result<(Vec<PathNlri>, Vec<u8>), MpError> {
-    if decodes(family, ctx) {
+    if decoded {
         decode_nlri(family, bytes, ctx.has_add_path(family))
             .map(|l| (l, Vec::new()))
             .map_err(|e| (e.to_string(), Some(e)))
@@ -186,14 +192,15 @@ impl MpReach {
         let nh = r.take(usize::from(nh_len)).map_err(short)?;
         let _reserved = r.u8().map_err(short)?;
         let next_hop = NextHop::decode(nh, family.safi == Safi::MplsVpn);
+        let decoded = decodes(family, ctx);
         // RFC 7606 §7.11: a next-hop length that does not fit the family is a reset.
-        if decodes(family, ctx) && matches!(next_hop, NextHop::Raw(_)) {
+        if decoded && matches!(next_hop, NextHop::Raw(_)) {
             return Err((
                 format!("next hop length {nh_len} is invalid for {family}"),
                 None,
             ));
         }
-        let (nlri, undecoded_nlri) = nlri_field(family, r.rest(), ctx)?;
+        let (nlri, undecoded_nlri) = nlri_field(family, r.rest(), ctx, decoded)?;
         Ok(MpReach {
             family,
             next_hop,
@@ -218,7 +225,7 @@ impl MpUnreach {
         let mut r = Reader::new(value);
         let short = |_| ("MP_UNREACH_NLRI too short".to_string(), None);
         let family = Family::from_wire(r.u16().map_err(short)?, r.u8().map_err(short)?);
-        let (withdrawn, undecoded_nlri) = nlri_field(family, r.rest(), ctx)?;
+        let (withdrawn, undecoded_nlri) = nlri_field(family, r.rest(), ctx, decodes(family, ctx))?;
         Ok(MpUnreach {
             family,
             withdrawn,

@@ -160,11 +160,16 @@ impl EvpnRoute {
         }
     }
 
+    #[inline(always)]
     pub(super) fn decode(r: &mut Reader<'_>) -> Result<Self, NlriErrorKind> {
         let route_type = r.u8().map_err(NlriErrorKind::Truncated)?;
         let len = r.u8().map_err(NlriErrorKind::Truncated)?;
         let body = r.take(usize::from(len)).map_err(NlriErrorKind::Truncated)?;
         let bad_len = NlriErrorKind::EvpnLength { route_type, len };
+        if route_type == 2 {
+            // The route of most E-VPN UPDATEs, on its own path (see `decode_mac_ip`).
+            return Self::decode_mac_ip(body, bad_len);
+        }
         let mut b = Reader::new(body);
         // Inside the route, running short means the length octet was wrong for the type.
         let route = Self::decode_body(route_type, &mut b).map_err(|e| match e {
@@ -177,6 +182,53 @@ impl EvpnRoute {
         Ok(route)
     }
 
+    /// Type 2, MAC/IP Advertisement (RFC 7432 §7.2), with the errors of [`Self::decode_body`]
+    /// but the fields read at fixed offsets once the lengths are checked: RD (8), ESI (10),
+    /// Ethernet tag (4), MAC length (1, must be 48), MAC (6), IP length (1: 0, 32 or 128), IP,
+    /// label 1 (3), optional label 2 (3).
+    #[inline(always)]
+    fn decode_mac_ip(body: &[u8], bad_len: NlriErrorKind) -> Result<Self, NlriErrorKind> {
+        if let Some(&mac_len) = body.get(22) {
+            if mac_len != 48 {
+                return Err(NlriErrorKind::MacLength(mac_len));
+            }
+        }
+        let Some((head, rest)) = body.split_first_chunk::<30>() else {
+            return Err(bad_len);
+        };
+        let [r0, r1, r2, r3, r4, r5, r6, r7, e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, t0, t1, t2, t3, _, m0, m1, m2, m3, m4, m5, ip_bits] =
+            *head;
+        let (ip, labels) = match ip_bits {
+            0 => (None, rest),
+            32 => match rest.split_first_chunk::<4>() {
+                Some((a, labels)) => (Some(IpAddr::V4(Ipv4Addr::from(*a))), labels),
+                None => return Err(bad_len),
+            },
+            128 => match rest.split_first_chunk::<16>() {
+                Some((a, labels)) => (Some(IpAddr::V6(Ipv6Addr::from(*a))), labels),
+                None => return Err(bad_len),
+            },
+            other => return Err(NlriErrorKind::IpLength(other)),
+        };
+        let entry =
+            |a: u8, b: u8, c: u8| LabelStackEntry::from_raw(u32::from_be_bytes([0, a, b, c]));
+        let (label1, label2) = match *labels {
+            [a, b, c] => (entry(a, b, c), None),
+            [a, b, c, d, e, f] => (entry(a, b, c), Some(entry(d, e, f))),
+            _ => return Err(bad_len),
+        };
+        Ok(EvpnRoute::MacIpAdvertisement {
+            rd: RouteDistinguisher::from_bytes([r0, r1, r2, r3, r4, r5, r6, r7]),
+            esi: Esi([e0, e1, e2, e3, e4, e5, e6, e7, e8, e9]),
+            ethernet_tag: u32::from_be_bytes([t0, t1, t2, t3]),
+            mac: MacAddress([m0, m1, m2, m3, m4, m5]),
+            ip,
+            label1,
+            label2,
+        })
+    }
+
+    #[inline(always)]
     fn decode_body(route_type: u8, b: &mut Reader<'_>) -> Result<Self, NlriErrorKind> {
         let t = NlriErrorKind::Truncated;
         let rd = |b: &mut Reader<'_>| b.array().map(RouteDistinguisher::from_bytes).map_err(t);

@@ -197,8 +197,57 @@ pub fn decode_nlri(
     bytes: &[u8],
     add_path: bool,
 ) -> Result<Vec<PathNlri>, NlriError> {
+    // The family is matched once, outside the per-route loop, so that each family's loop is
+    // compiled with its route decoder inlined (no per-route dispatch, no intermediate copies).
+    match (family.afi, family.safi) {
+        (Afi::Ipv4, Safi::Unicast) => decode_all(family, bytes, add_path, |r| {
+            let len = r.u8().map_err(NlriErrorKind::Truncated)?;
+            match IpPrefix::read_address(r, len, false)? {
+                IpPrefix::V4(p) => Ok(Nlri::Ipv4Unicast(p)),
+                IpPrefix::V6(_) => Err(NlriErrorKind::UnsupportedFamily),
+            }
+        }),
+        (Afi::Ipv6, Safi::Unicast) => decode_all(family, bytes, add_path, |r| {
+            let len = r.u8().map_err(NlriErrorKind::Truncated)?;
+            match IpPrefix::read_address(r, len, true)? {
+                IpPrefix::V6(p) => Ok(Nlri::Ipv6Unicast(p)),
+                IpPrefix::V4(_) => Err(NlriErrorKind::UnsupportedFamily),
+            }
+        }),
+        (Afi::Ipv4, Safi::MplsVpn) => decode_all(family, bytes, add_path, |r| {
+            VpnRoute::decode(r, false).map(Nlri::Vpn)
+        }),
+        (Afi::Ipv6, Safi::MplsVpn) => decode_all(family, bytes, add_path, |r| {
+            VpnRoute::decode(r, true).map(Nlri::Vpn)
+        }),
+        (Afi::L2vpn, Safi::Evpn) => decode_all(family, bytes, add_path, |r| {
+            EvpnRoute::decode(r).map(Nlri::Evpn)
+        }),
+        (Afi::Ipv4, Safi::RouteTargetConstraint) => decode_all(family, bytes, add_path, |r| {
+            RtcMembership::decode(r).map(Nlri::Rtc)
+        }),
+        (afi @ (Afi::Ipv4 | Afi::Ipv6), safi @ (Safi::FlowSpec | Safi::FlowSpecVpn)) => {
+            decode_all(family, bytes, add_path, |r| {
+                FlowSpecRule::decode(r, afi == Afi::Ipv6, safi == Safi::FlowSpecVpn)
+                    .map(Nlri::FlowSpec)
+            })
+        }
+        _ => decode_all(family, bytes, add_path, |_| {
+            Err(NlriErrorKind::UnsupportedFamily)
+        }),
+    }
+}
+
+/// The loop of [`decode_nlri`] for one family's route decoder.
+#[inline(always)]
+fn decode_all(
+    family: Family,
+    bytes: &[u8],
+    add_path: bool,
+    mut decode_one: impl FnMut(&mut Reader<'_>) -> Result<Nlri, NlriErrorKind>,
+) -> Result<Vec<PathNlri>, NlriError> {
     let mut r = Reader::new(bytes);
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(count_routes(family, bytes, add_path));
     while !r.is_empty() {
         let offset = bytes.len() - r.remaining();
         let err = |kind| NlriError {
@@ -211,37 +260,40 @@ pub fn decode_nlri(
         } else {
             None
         };
-        let nlri = decode_one(family, &mut r).map_err(err)?;
+        let nlri = decode_one(&mut r).map_err(err)?;
         out.push(PathNlri { path_id, nlri });
     }
     Ok(out)
 }
 
-fn decode_one(family: Family, r: &mut Reader<'_>) -> Result<Nlri, NlriErrorKind> {
-    match (family.afi, family.safi) {
-        (Afi::Ipv4, Safi::Unicast) => {
-            let len = r.u8().map_err(NlriErrorKind::Truncated)?;
-            match IpPrefix::read_address(r, len, false)? {
-                IpPrefix::V4(p) => Ok(Nlri::Ipv4Unicast(p)),
-                IpPrefix::V6(_) => Err(NlriErrorKind::UnsupportedFamily),
+/// How many routes `bytes` holds, found by walking the length fields only, so that the route
+/// list is allocated once. Stops at the first length that runs past the end (decoding then
+/// reports the error); 0 for families whose length is not so simple (FlowSpec). Never more than
+/// one route per octet, so the allocation is bounded by the input.
+fn count_routes(family: Family, bytes: &[u8], add_path: bool) -> usize {
+    let id = if add_path { 4 } else { 0 };
+    let mut at = 0;
+    let mut n = 0;
+    while at < bytes.len() {
+        let Some(&len) = bytes.get(at + id) else {
+            break;
+        };
+        let route = match family.safi {
+            // One length octet in bits (RFC 4271 §4.3, RFC 4364 §4.3.4, RFC 4684 §4).
+            Safi::Unicast | Safi::MplsVpn | Safi::RouteTargetConstraint => {
+                1 + usize::from(len).div_ceil(8)
             }
-        }
-        (Afi::Ipv6, Safi::Unicast) => {
-            let len = r.u8().map_err(NlriErrorKind::Truncated)?;
-            match IpPrefix::read_address(r, len, true)? {
-                IpPrefix::V6(p) => Ok(Nlri::Ipv6Unicast(p)),
-                IpPrefix::V4(_) => Err(NlriErrorKind::UnsupportedFamily),
-            }
-        }
-        (Afi::Ipv4, Safi::MplsVpn) => VpnRoute::decode(r, false).map(Nlri::Vpn),
-        (Afi::Ipv6, Safi::MplsVpn) => VpnRoute::decode(r, true).map(Nlri::Vpn),
-        (Afi::L2vpn, Safi::Evpn) => EvpnRoute::decode(r).map(Nlri::Evpn),
-        (Afi::Ipv4, Safi::RouteTargetConstraint) => RtcMembership::decode(r).map(Nlri::Rtc),
-        (afi @ (Afi::Ipv4 | Afi::Ipv6), safi @ (Safi::FlowSpec | Safi::FlowSpecVpn)) => {
-            FlowSpecRule::decode(r, afi == Afi::Ipv6, safi == Safi::FlowSpecVpn).map(Nlri::FlowSpec)
-        }
-        _ => Err(NlriErrorKind::UnsupportedFamily),
+            // Route type, then one length octet in octets (RFC 7432 §7).
+            Safi::Evpn => match bytes.get(at + id + 1) {
+                Some(&len) => 2 + usize::from(len),
+                None => break,
+            },
+            _ => return 0,
+        };
+        at += id + route;
+        n += 1;
     }
+    n
 }
 
 /// Appends the encoding of `entry` (its path identifier first, when it has one).

@@ -3,13 +3,13 @@
 
 use super::prefix::IpPrefix;
 use super::NlriErrorKind;
-use crate::wire::label::LabelStackEntry;
+use crate::wire::label::{LabelStack, LabelStackEntry};
 use crate::wire::rd::RouteDistinguisher;
 use crate::wire::reader::Reader;
 
 /// Most labels a VPN NLRI may carry before its bottom of stack: enough for any VPN use, and small
 /// enough that the length always fits its octet.
-pub const MAX_LABELS: usize = 4;
+pub const MAX_LABELS: usize = LabelStack::CAPACITY;
 
 /// A VPN-IPv4 or VPN-IPv6 route (RFC 4364 §4.3.4, RFC 4659 §3.2).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -19,8 +19,9 @@ pub struct VpnRoute {
     /// The address prefix; its family decides VPN-IPv4 or VPN-IPv6.
     pub prefix: IpPrefix,
     /// The label stack as sent (1 to [`MAX_LABELS`] entries). Not part of the route's key: in a
-    /// withdrawal it may be 0x800000 (RFC 8277 §2.4) or 0x000000 (RFC 3107 §3).
-    pub labels: Vec<LabelStackEntry>,
+    /// withdrawal it may be 0x800000 (RFC 8277 §2.4) or 0x000000 (RFC 3107 §3). Held inline
+    /// ([`LabelStack`]); it reads as a slice.
+    pub labels: LabelStack,
 }
 
 impl VpnRoute {
@@ -32,22 +33,29 @@ impl VpnRoute {
         labels: Vec<LabelStackEntry>,
     ) -> Option<Self> {
         let bits = labels.len() * 24 + RouteDistinguisher::LEN * 8 + usize::from(prefix.len());
-        (!labels.is_empty() && labels.len() <= MAX_LABELS && bits <= usize::from(u8::MAX))
-            .then_some(VpnRoute { rd, prefix, labels })
+        let labels = LabelStack::from_slice(&labels)?;
+        (!labels.is_empty() && bits <= usize::from(u8::MAX)).then_some(VpnRoute {
+            rd,
+            prefix,
+            labels,
+        })
     }
 
+    #[inline(always)]
     pub(super) fn decode(r: &mut Reader<'_>, v6: bool) -> Result<Self, NlriErrorKind> {
         let total = r.u8().map_err(NlriErrorKind::Truncated)?;
         let too_short = NlriErrorKind::VpnLengthTooShort { len: total };
         let mut bits = usize::from(total);
-        let mut labels = Vec::new();
+        let mut labels = LabelStack::new();
         loop {
             if bits < 24 {
                 return Err(too_short);
             }
             let entry = LabelStackEntry::from_raw(r.u24().map_err(NlriErrorKind::Truncated)?);
             bits -= 24;
-            labels.push(entry);
+            labels
+                .push(entry)
+                .map_err(|_| NlriErrorKind::TooManyLabels)?;
             // The bottom-of-stack bit ends the stack; so do the withdrawal values, which lack it.
             if entry.bottom_of_stack() || entry.raw() == 0x80_0000 || entry.raw() == 0 {
                 break;
@@ -71,7 +79,7 @@ impl VpnRoute {
             self.labels.len() * 24 + RouteDistinguisher::LEN * 8 + usize::from(self.prefix.len());
         // Valid values (see `new`) always fit; saturate rather than panic on a hand-built one.
         out.push(u8::try_from(bits).unwrap_or(u8::MAX));
-        for l in &self.labels {
+        for l in self.labels.iter() {
             out.extend_from_slice(&l.to_bytes());
         }
         out.extend_from_slice(&self.rd.to_bytes());

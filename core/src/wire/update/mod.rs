@@ -221,6 +221,8 @@ pub fn decode_update(body: &[u8], ctx: &DecodeContext) -> DecodedUpdate {
         }
     }
 
+    // Most UPDATEs carry a handful of attributes: one allocation for them.
+    update.attributes.list = Vec::with_capacity(if attrs.is_empty() { 0 } else { 8 });
     let mut seen = [false; 256];
     let mut a = Reader::new(attrs);
     while !a.is_empty() {
@@ -346,15 +348,14 @@ pub fn decode_update(body: &[u8], ctx: &DecodeContext) -> DecodedUpdate {
             .mp_reach()
             .is_some_and(|m| !m.nlri.is_empty());
     if reachable && disposition.rank() < 3 {
-        let mut missing = vec![code::ORIGIN, code::AS_PATH];
-        if !update.nlri.is_empty() {
-            missing.push(code::NEXT_HOP);
-        }
-        if ctx.ibgp {
-            missing.push(code::LOCAL_PREF);
-        }
-        for c in missing {
-            if !seen[usize::from(c)] {
+        let mandatory = [
+            (code::ORIGIN, true),
+            (code::AS_PATH, true),
+            (code::NEXT_HOP, !update.nlri.is_empty()),
+            (code::LOCAL_PREF, ctx.ibgp),
+        ];
+        for (c, required) in mandatory {
+            if required && !seen[usize::from(c)] {
                 disposition.raise(Disposition::TreatAsWithdraw {
                     reasons: vec![AttributeProblem {
                         code: c,
@@ -365,6 +366,15 @@ pub fn decode_update(body: &[u8], ctx: &DecodeContext) -> DecodedUpdate {
         }
     }
     done(update, disposition, ignored_families)
+}
+
+/// Fills the 2-octet length field at `at` with the number of octets written after it
+/// (saturating: callers keep fields within the negotiated message size).
+fn patch_len(out: &mut [u8], at: usize) {
+    let len = out.len().saturating_sub(at + 2);
+    if let Some(field) = out.get_mut(at..at + 2) {
+        field.copy_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
+    }
 }
 
 impl Update {
@@ -426,22 +436,25 @@ impl Update {
     }
 
     /// The body (after the header): MP attributes first (RFC 7606 §5.1).
+    ///
+    /// Written into one buffer: each length field is reserved, then filled in once the field it
+    /// counts is written.
     pub fn encode_body(&self, ctx: &DecodeContext) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut withdrawn = Vec::new();
-        self.withdrawn
-            .iter()
-            .for_each(|n| encode_nlri(n, &mut withdrawn));
-        let mut attrs = Vec::new();
-        self.attributes.encode(ctx, &mut attrs);
-        out.extend_from_slice(
-            &u16::try_from(withdrawn.len())
-                .unwrap_or(u16::MAX)
-                .to_be_bytes(),
-        );
-        out.extend_from_slice(&withdrawn);
-        out.extend_from_slice(&u16::try_from(attrs.len()).unwrap_or(u16::MAX).to_be_bytes());
-        out.extend_from_slice(&attrs);
+        let routes = self.withdrawn.len()
+            + self.nlri.len()
+            + self.attributes.mp_reach().map_or(0, |m| m.nlri.len())
+            + self
+                .attributes
+                .mp_unreach()
+                .map_or(0, |m| m.withdrawn.len());
+        let mut out = Vec::with_capacity(128 + 32 * routes);
+        out.extend_from_slice(&[0, 0]);
+        self.withdrawn.iter().for_each(|n| encode_nlri(n, &mut out));
+        patch_len(&mut out, 0);
+        let attrs_at = out.len();
+        out.extend_from_slice(&[0, 0]);
+        self.attributes.encode(ctx, &mut out);
+        patch_len(&mut out, attrs_at);
         self.nlri.iter().for_each(|n| encode_nlri(n, &mut out));
         out
     }
