@@ -103,6 +103,11 @@ impl Capabilities {
             {
                 Err(unsupported("gateway ports (E-VPN only)".to_string()))
             }
+            Operation::AddTrafficRedirect { .. } | Operation::RemoveTrafficRedirect { .. }
+                if self.vpn_type != VpnType::Ipvpn =>
+            {
+                Err(unsupported("traffic redirection (IP-VPN only)".to_string()))
+            }
             _ => Ok(()),
         }
     }

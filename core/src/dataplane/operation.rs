@@ -315,6 +315,25 @@ pub enum Operation {
         /// The interface to remove from the bridge.
         interface: String,
     },
+    /// Redirect the traffic of `instance` matching `rule` to the VRF `redirect_to` (FlowSpec
+    /// redirect-to-VRF, RFC 8955 §7.5; reference §2.3 "Redirect", §2.6).
+    AddTrafficRedirect {
+        /// The VRF whose traffic is classified.
+        instance: InstanceId,
+        /// The classifier.
+        rule: crate::wire::nlri::FlowSpecRule,
+        /// The VRF the matching traffic goes to.
+        redirect_to: InstanceId,
+    },
+    /// Stop a redirection set up with [`Operation::AddTrafficRedirect`].
+    RemoveTrafficRedirect {
+        /// The VRF whose traffic is classified.
+        instance: InstanceId,
+        /// The classifier.
+        rule: crate::wire::nlri::FlowSpecRule,
+        /// The VRF the matching traffic went to.
+        redirect_to: InstanceId,
+    },
 }
 
 impl Operation {
@@ -332,7 +351,9 @@ impl Operation {
             | Operation::AddNeighbour { instance, .. }
             | Operation::RemoveNeighbour { instance, .. }
             | Operation::SetGatewayPort { instance, .. }
-            | Operation::GatewayPortDown { instance, .. } => *instance,
+            | Operation::GatewayPortDown { instance, .. }
+            | Operation::AddTrafficRedirect { instance, .. }
+            | Operation::RemoveTrafficRedirect { instance, .. } => *instance,
         }
     }
 
@@ -351,6 +372,8 @@ impl Operation {
             Operation::RemoveNeighbour { .. } => "remove_neighbour",
             Operation::SetGatewayPort { .. } => "set_gateway_port",
             Operation::GatewayPortDown { .. } => "gateway_port_down",
+            Operation::AddTrafficRedirect { .. } => "add_traffic_redirect",
+            Operation::RemoveTrafficRedirect { .. } => "remove_traffic_redirect",
         }
     }
 
@@ -364,6 +387,7 @@ impl Operation {
                 | Operation::AddFloodEntry { .. }
                 | Operation::AddNeighbour { .. }
                 | Operation::SetGatewayPort { .. }
+                | Operation::AddTrafficRedirect { .. }
         )
     }
 }

@@ -35,6 +35,27 @@ pub enum TrackedEntry {
     Multicast(IpAddr, RouteDistinguisher),
     /// IP-VPN routes of one prefix.
     Prefix(IpPrefix),
+    /// FlowSpec-VPN routes of one rule (redirect-to-VRF, reference §2.3).
+    Flow(crate::wire::nlri::FlowSpecRule),
+}
+
+/// A FlowSpec redirect-to-VRF to start or stop (reference §2.3 "Redirect (receiving side)").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedirectChange {
+    /// Traffic matching `rule` goes to the VRF importing `target`.
+    Start {
+        /// The classifier.
+        rule: crate::wire::nlri::FlowSpecRule,
+        /// The redirect route target (RFC 8955 §7.5).
+        target: RouteTarget,
+    },
+    /// The redirection ends.
+    Stop {
+        /// The classifier.
+        rule: crate::wire::nlri::FlowSpecRule,
+        /// The redirect route target.
+        target: RouteTarget,
+    },
 }
 
 /// A MAC plugged on this node.
@@ -200,6 +221,8 @@ pub struct RouteOutcome {
     pub advertise: Vec<(Nlri, RouteAttributes)>,
     /// Routes the instance withdraws because of it.
     pub withdraw: Vec<Nlri>,
+    /// Redirections to start or stop (the manager owns the redirect VRFs).
+    pub redirects: Vec<RedirectChange>,
     /// Routes ignored, and why.
     pub warnings: Vec<String>,
 }
@@ -467,6 +490,15 @@ impl Instance {
         for change in changes {
             match change {
                 BestChange::NewBest { entry, route } => {
+                    if let TrackedEntry::Flow(rule) = &entry {
+                        if let Some(target) = self.redirect_target(&route, &mut outcome) {
+                            outcome.redirects.push(RedirectChange::Start {
+                                rule: rule.clone(),
+                                target,
+                            });
+                        }
+                        continue;
+                    }
                     if let TrackedEntry::Prefix(p) = entry {
                         prefixes.push(p);
                     }
@@ -478,6 +510,20 @@ impl Instance {
                     }
                 }
                 BestChange::BestRemoved { entry, route, last } => {
+                    if let TrackedEntry::Flow(rule) = &entry {
+                        // Only the last removal stops it (reference §2.3).
+                        if last {
+                            if let Some(target) =
+                                self.redirect_target(&route, &mut RouteOutcome::default())
+                            {
+                                outcome.redirects.push(RedirectChange::Stop {
+                                    rule: rule.clone(),
+                                    target,
+                                });
+                            }
+                        }
+                        continue;
+                    }
                     if let TrackedEntry::Prefix(p) = entry {
                         prefixes.push(p);
                     }
@@ -497,6 +543,37 @@ impl Instance {
             self.sync_readvertisement(prefix, &mut outcome);
         }
         outcome
+    }
+
+    /// The route target a FlowSpec route redirects to: exactly one redirect-to-VRF action,
+    /// nothing else (reference §2.3; other actions are not supported).
+    fn redirect_target(
+        &self,
+        route: &Route<Nlri, RouteAttributes>,
+        outcome: &mut RouteOutcome,
+    ) -> Option<RouteTarget> {
+        let targets: Vec<RouteTarget> = route
+            .attributes()
+            .attributes
+            .extended_communities()
+            .iter()
+            .filter_map(|c| match c {
+                ExtendedCommunity::RedirectToRouteTarget { target } => Some(*target),
+                _ => None,
+            })
+            .collect();
+        match targets.as_slice() {
+            [target] => Some(*target),
+            _ => {
+                outcome.warnings.push(format!(
+                    "{}: FlowSpec route {:?} ignored: {} redirect-to-VRF actions, one expected",
+                    self.identity.name(),
+                    route.nlri(),
+                    targets.len()
+                ));
+                None
+            }
+        }
     }
 
     /// Whether a received route is imported: an E-VPN route always (its subscription was by
@@ -877,6 +954,9 @@ impl Instance {
             }
             (VpnType::Evpn, Nlri::Evpn(EvpnRoute::InclusiveMulticast { rd, originator, .. })) => {
                 Some(TrackedEntry::Multicast(*originator, *rd))
+            }
+            (VpnType::Ipvpn, Nlri::FlowSpec(rule)) if rule.rd.is_some() && self.imported(route) => {
+                Some(TrackedEntry::Flow(rule.clone()))
             }
             (VpnType::Ipvpn, Nlri::Vpn(v)) => {
                 let from = self

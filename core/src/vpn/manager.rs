@@ -9,7 +9,7 @@ use super::allocator::IdAllocator;
 use super::error::VpnError;
 use super::instance::{
     dataplane_direction, port_conflict, Endpoint, EndpointKey, EndpointRouteSpec, Instance,
-    InstanceIdentity, PluggedMac, RouteOutcome,
+    InstanceIdentity, PluggedMac, RedirectChange, RouteOutcome,
 };
 use crate::api::{AttachRequest, DetachRequest};
 use crate::config::VpnType;
@@ -18,8 +18,9 @@ use crate::rib::codec::RouteAttributes;
 use crate::rib::{InstanceEvent, InstanceId, Subscription};
 use crate::speaker::outbound::DEFAULT_LOCAL_PREF;
 use crate::speaker::Rib;
+use crate::wire::nlri::FlowSpecRule;
 use crate::wire::{Family, Label, RouteTarget};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
@@ -87,6 +88,9 @@ pub struct VpnManager {
     next_instance: u32,
     labels: IdAllocator,
     rds: IdAllocator,
+    /// Redirect VRFs (reference §2.1 "Redirect instances"), by redirect route target, with
+    /// the (VRF, classifier) pairs that redirect to each.
+    redirects: BTreeMap<RouteTarget, (InstanceId, BTreeSet<(InstanceId, FlowSpecRule)>)>,
 }
 
 impl VpnManager {
@@ -99,6 +103,7 @@ impl VpnManager {
             next_instance: 1,
             labels: IdAllocator::new(LABEL_MIN, LABEL_MAX),
             rds: IdAllocator::new(0, u32::from(u16::MAX)),
+            redirects: BTreeMap::new(),
         }
     }
 
@@ -542,10 +547,7 @@ impl VpnManager {
                 self.attach_endpoint(rib, instance, *request, new_mac_label, endpoint_rd, refresh);
                 Vec::new()
             }
-            ChangeKind::Detach { instance, keys } => {
-                self.detach_endpoints(rib, instance, &keys);
-                Vec::new()
-            }
+            ChangeKind::Detach { instance, keys } => self.detach_endpoints(rib, instance, &keys),
         }
     }
 
@@ -727,9 +729,14 @@ impl VpnManager {
         }
     }
 
-    fn detach_endpoints(&mut self, rib: &mut Rib, id: InstanceId, keys: &[EndpointKey]) {
+    fn detach_endpoints(
+        &mut self,
+        rib: &mut Rib,
+        id: InstanceId,
+        keys: &[EndpointKey],
+    ) -> Vec<Operation> {
         let Some(instance) = self.instances.get_mut(&id) else {
-            return;
+            return Vec::new();
         };
         let mut released_rds = Vec::new();
         for key in keys {
@@ -764,7 +771,131 @@ impl VpnManager {
                 self.by_external.remove(&instance.identity.external_id);
                 self.release_instance_ids(&instance);
             }
+            // Its redirections went with CleanupInstance; the redirect VRFs it alone used go.
+            let used: Vec<(RouteTarget, FlowSpecRule)> = self
+                .redirects
+                .iter()
+                .flat_map(|(rt, (_, users))| {
+                    users
+                        .iter()
+                        .filter(|(from, _)| *from == id)
+                        .map(|(_, rule)| (*rt, rule.clone()))
+                })
+                .collect();
+            let mut ops = Vec::new();
+            for (rt, rule) in used {
+                ops.extend(self.redirect_stop(rib, id, rule, rt, false));
+            }
+            return ops;
         }
+        Vec::new()
+    }
+
+    /// Traffic of `from` matching `rule` goes to the redirect VRF of `target`, created on first
+    /// use: external id `redirect-to-ipvpn-<rt>`, importing `target` (reference §2.1).
+    fn redirect_start(
+        &mut self,
+        rib: &mut Rib,
+        from: InstanceId,
+        rule: FlowSpecRule,
+        target: RouteTarget,
+    ) -> Vec<Operation> {
+        let mut ops = Vec::new();
+        let redirect_to = match self.redirects.get(&target) {
+            Some((id, _)) => *id,
+            None => {
+                let Some(capabilities) = self.settings.capabilities.get(&VpnType::Ipvpn).cloned()
+                else {
+                    return ops;
+                };
+                let (Ok(label), Ok(rd)) = (self.labels.allocate(), self.rds.allocate()) else {
+                    return ops;
+                };
+                let id = InstanceId(self.next_instance);
+                self.next_instance = self.next_instance.saturating_add(1);
+                let identity = InstanceIdentity {
+                    id,
+                    external_id: format!(
+                        "redirect-to-ipvpn-{}",
+                        target.to_string().replace(':', "_")
+                    ),
+                    vpn_type: VpnType::Ipvpn,
+                    tunnel: Label::new(label).map_or(
+                        TunnelId::Label(Label::from_low_bits(label)),
+                        TunnelId::Label,
+                    ),
+                    forced_vni: false,
+                    rd_number: u16::try_from(rd).unwrap_or(u16::MAX),
+                    bgp_address: self.settings.bgp_address,
+                    dataplane_address: self
+                        .settings
+                        .dataplane_address
+                        .get(&VpnType::Ipvpn)
+                        .copied()
+                        .unwrap_or(IpAddr::V4(self.settings.bgp_address)),
+                    gateway_ip: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+                    subnet_len: Some(24),
+                    linuxbr: None,
+                };
+                let mut instance = Instance::new(identity, capabilities, self.salt(id));
+                instance.import_rts = vec![target];
+                ops.push(instance.create_operation());
+                subscribe_all(rib, &instance, &[target]);
+                self.by_external
+                    .insert(instance.identity.external_id.clone(), id);
+                self.instances.insert(id, instance);
+                self.redirects.insert(target, (id, BTreeSet::new()));
+                id
+            }
+        };
+        if let Some((_, users)) = self.redirects.get_mut(&target) {
+            users.insert((from, rule.clone()));
+        }
+        ops.push(Operation::AddTrafficRedirect {
+            instance: from,
+            rule,
+            redirect_to,
+        });
+        ops
+    }
+
+    /// The redirection ends; the redirect VRF goes with its last user. `undo` tells whether the
+    /// redirection itself is to be removed (not when its VRF is gone already).
+    fn redirect_stop(
+        &mut self,
+        rib: &mut Rib,
+        from: InstanceId,
+        rule: FlowSpecRule,
+        target: RouteTarget,
+        undo: bool,
+    ) -> Vec<Operation> {
+        let mut ops = Vec::new();
+        let Some((redirect_to, users)) = self.redirects.get_mut(&target) else {
+            return ops;
+        };
+        let redirect_to = *redirect_to;
+        users.remove(&(from, rule.clone()));
+        let unused = users.is_empty();
+        if undo {
+            ops.push(Operation::RemoveTrafficRedirect {
+                instance: from,
+                rule,
+                redirect_to,
+            });
+        }
+        if unused {
+            self.redirects.remove(&target);
+            if let Some(mut instance) = self.instances.remove(&redirect_to) {
+                ops.extend(instance.withdraw_all());
+                ops.push(Operation::CleanupInstance {
+                    instance: redirect_to,
+                });
+                rib.remove_instance(redirect_to);
+                self.by_external.remove(&instance.identity.external_id);
+                self.release_instance_ids(&instance);
+            }
+        }
+        ops
     }
 
     /// A route event for an instance, from the route table.
@@ -775,6 +906,7 @@ impl VpnManager {
     ) -> Option<(VpnType, RouteOutcome)> {
         let id = event.instance;
         let instance = self.instances.get_mut(&id)?;
+        let vpn_type = instance.identity.vpn_type;
         let mut outcome = instance.route_event(event.event);
         for (nlri, attrs) in std::mem::take(&mut outcome.advertise) {
             let _ = rib.advertise(id, nlri, Arc::new(attrs));
@@ -782,7 +914,18 @@ impl VpnManager {
         for nlri in std::mem::take(&mut outcome.withdraw) {
             rib.withdraw(id, &nlri);
         }
-        Some((instance.identity.vpn_type, outcome))
+        for change in std::mem::take(&mut outcome.redirects) {
+            let ops = match change {
+                RedirectChange::Start { rule, target } => {
+                    self.redirect_start(rib, id, rule, target)
+                }
+                RedirectChange::Stop { rule, target } => {
+                    self.redirect_stop(rib, id, rule, target, true)
+                }
+            };
+            outcome.ops.extend(ops);
+        }
+        Some((vpn_type, outcome))
     }
 }
 

@@ -1129,3 +1129,133 @@ fn ip_prefix_v6(addr: &str, len: u8) -> IpPrefix {
         crate::wire::nlri::Ipv6Prefix::new(addr.parse().expect("addr"), len).expect("prefix"),
     )
 }
+
+fn flowspec_update(withdraw: bool, rts: &[&str], redirect: &str) -> Vec<u8> {
+    use crate::wire::nlri::{FlowComponent, FlowPrefix, FlowSpecRule};
+    let rule = FlowSpecRule {
+        ipv6: false,
+        rd: Some(RouteDistinguisher::Ipv4 {
+            addr: REMOTE,
+            number: 9,
+        }),
+        components: vec![FlowComponent::Prefix {
+            code: 1,
+            prefix: FlowPrefix {
+                len: 24,
+                offset: 0,
+                pattern: vec![10, 70, 0],
+            },
+        }],
+    };
+    let nlri = PathNlri {
+        path_id: None,
+        nlri: Nlri::FlowSpec(rule),
+    };
+    let ctx = DecodeContext {
+        families: [
+            Family::EVPN,
+            Family::VPNV4,
+            Family::RTC,
+            Family::FLOWSPEC_VPNV4,
+        ]
+        .into_iter()
+        .collect(),
+        four_octet_as: true,
+        ..DecodeContext::default()
+    };
+    let list = if withdraw {
+        vec![PathAttribute::MpUnreach(crate::wire::attr::MpUnreach {
+            family: Family::FLOWSPEC_VPNV4,
+            withdrawn: vec![nlri],
+            undecoded_nlri: Vec::new(),
+        })]
+    } else {
+        let mut comms: Vec<ExtendedCommunity> = rts
+            .iter()
+            .map(|rt| ExtendedCommunity::RouteTarget {
+                target: rt.parse().expect("rt"),
+            })
+            .collect();
+        comms.push(ExtendedCommunity::RedirectToRouteTarget {
+            target: redirect.parse().expect("rt"),
+        });
+        vec![
+            PathAttribute::MpReach(MpReach {
+                family: Family::FLOWSPEC_VPNV4,
+                next_hop: NextHop::None,
+                nlri: vec![nlri],
+                undecoded_nlri: Vec::new(),
+            }),
+            PathAttribute::Origin(Origin::Igp),
+            PathAttribute::AsPath(AsPath::default()),
+            PathAttribute::LocalPref(100),
+            PathAttribute::ExtendedCommunities(comms),
+        ]
+    };
+    Update {
+        attributes: PathAttributes { list },
+        ..Update::default()
+    }
+    .encode(&ctx)
+}
+
+#[test]
+fn flowspec_redirect_to_vrf_becomes_a_classifier_to_a_redirect_vrf() {
+    // reference §2.1 "Redirect instances", §2.3 "Redirect (receiving side)".
+    let mut h = harness();
+    attach(&mut h, 1, IPVPN_ATTACH);
+    let vrf = h
+        .speaker
+        .vpn()
+        .instance_by_external_id("vrf1")
+        .map(|i| i.identity.id)
+        .expect("vrf1");
+    let before = h.batches.len();
+    h.receive(1, flowspec_update(false, &["64512:200"], "64512:300"));
+    let ops: Vec<Operation> = h.batches[before..]
+        .iter()
+        .flat_map(|b| b.1.clone())
+        .collect();
+    let [Operation::CreateInstance(spec), Operation::AddTrafficRedirect {
+        instance,
+        redirect_to,
+        ..
+    }] = ops.as_slice()
+    else {
+        panic!("create the redirect VRF, then redirect: {ops:?}")
+    };
+    assert_eq!(spec.external_id, "redirect-to-ipvpn-64512_300");
+    assert_eq!((*instance, *redirect_to), (vrf, spec.instance));
+    let redirect_vrf = spec.instance;
+    // The redirect VRF imports routes of the redirect RT.
+    let before = h.batches.len();
+    h.receive(1, vpn_update("10.90.0.0", 24, 3100, "64512:300"));
+    let ops: Vec<Operation> = h.batches[before..]
+        .iter()
+        .flat_map(|b| b.1.clone())
+        .collect();
+    assert!(
+        matches!(ops.as_slice(), [Operation::SetupRemoteEndpoint { instance, .. }] if *instance == redirect_vrf),
+        "{ops:?}"
+    );
+    // The FlowSpec route goes: the redirection stops and the redirect VRF with it.
+    let before = h.batches.len();
+    h.receive(1, flowspec_update(true, &[], ""));
+    let ops: Vec<Operation> = h.batches[before..]
+        .iter()
+        .flat_map(|b| b.1.clone())
+        .collect();
+    assert!(
+        matches!(ops.first(), Some(Operation::RemoveTrafficRedirect { .. })),
+        "{ops:?}"
+    );
+    assert!(
+        matches!(ops.last(), Some(Operation::CleanupInstance { instance }) if *instance == redirect_vrf),
+        "{ops:?}"
+    );
+    assert!(h
+        .speaker
+        .vpn()
+        .instance_by_external_id("redirect-to-ipvpn-64512_300")
+        .is_none());
+}
