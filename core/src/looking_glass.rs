@@ -186,6 +186,32 @@ fn community_text(c: &ExtendedCommunity) -> String {
     }
 }
 
+fn peer_object(speaker: &Speaker, p: &crate::speaker::PeerStatus) -> Value {
+    let local = speaker.config().local_address.to_string();
+    let rtc_enabled = speaker
+        .config()
+        .peers
+        .get(usize::try_from(p.peer.0).unwrap_or(usize::MAX))
+        .is_some_and(|c| c.families.contains(&crate::wire::Family::RTC));
+    json!({
+        "name": format!("BGP-{}", p.address),
+        "protocol": {
+            "state": p.state.name(),
+            "previous_state": p.previous_state.map(|s| format!("({})", s.name())),
+            "hold_time": p.hold_time,
+            "last_transition_time": p.since.since_epoch().as_secs(),
+            "last_error": p.last_error,
+        },
+        "peeringAddresses": { "peer_address": p.address.to_string(), "local_address": local },
+        "as_info": { "local": speaker.config().local_as, "peer": p.remote_as },
+        "rtc": {
+            "enabled": rtc_enabled,
+            "active": p.families.iter().any(|f| f.contains("rtc")),
+        },
+        "active_families": p.families,
+    })
+}
+
 fn instance_object(speaker: &Speaker, base: &str, i: &Instance) -> Value {
     let id = &i.identity;
     let mut ports: BTreeMap<String, Vec<Value>> = BTreeMap::new();
@@ -330,22 +356,7 @@ impl Speaker {
                                     return Err(not_found(ip, &walked));
                                 };
                                 walked.push(ip);
-                                let local = self.config().local_address.to_string();
-                                json!({
-                                    "name": format!("BGP-{}", p.address),
-                                    "protocol": {
-                                        "state": p.state.name(),
-                                        "last_transition_time": p.since.since_epoch().as_secs(),
-                                        "last_error": p.last_error,
-                                    },
-                                    "peeringAddresses": { "peer_address": p.address.to_string(), "local_address": local },
-                                    "as_info": { "local": self.config().local_as, "peer": p.remote_as },
-                                    "rtc": {
-                                        "enabled": self.config().peers.get(usize::try_from(p.peer.0).unwrap_or(usize::MAX)).is_some_and(|c| c.families.contains(&crate::wire::Family::RTC)),
-                                        "active": p.families.iter().any(|f| f.contains("rtc")),
-                                    },
-                                    "active_families": p.families,
-                                })
+                                peer_object(self, p)
                             }
                         }
                     }
@@ -370,16 +381,39 @@ impl Speaker {
                         json!(by_family)
                     }
                     Some("workers") => {
-                        let mut workers: Vec<Value> = status
-                            .iter()
-                            .map(|p| json!({ "id": format!("BGP-{}", p.address) }))
-                            .collect();
-                        workers.extend(
-                            self.vpn()
-                                .instances()
-                                .map(|i| json!({ "id": i.identity.name() })),
-                        );
-                        json!(workers)
+                        walked.push("workers");
+                        match segments.next() {
+                            None => {
+                                let mut workers: Vec<Value> = status
+                                    .iter()
+                                    .map(|p| format!("BGP-{}", p.address))
+                                    .chain(self.vpn().instances().map(|i| i.identity.name()))
+                                    .map(|id| {
+                                        json!({
+                                            "href": format!("{base}/looking-glass/bgp/workers/{id}"),
+                                            "id": id,
+                                        })
+                                    })
+                                    .collect();
+                                workers.sort_by_key(|w| w["id"].as_str().map(str::to_string));
+                                json!(workers)
+                            }
+                            Some(name) => {
+                                let peer =
+                                    status.iter().find(|p| format!("BGP-{}", p.address) == name);
+                                let instance =
+                                    self.vpn().instances().find(|i| i.identity.name() == name);
+                                walked.push(name);
+                                match (peer, instance) {
+                                    (Some(p), _) => peer_object(self, p),
+                                    (None, Some(i)) => instance_object(self, base, i),
+                                    (None, None) => {
+                                        walked.pop();
+                                        return Err(not_found(name, &walked));
+                                    }
+                                }
+                            }
+                        }
                     }
                     Some(other) => return Err(not_found(other, &walked)),
                 }

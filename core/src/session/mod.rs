@@ -106,6 +106,7 @@ pub struct Session {
     started: bool,
     stopped: bool,
     reported: SessionState,
+    previous: Option<SessionState>,
     last_error: Option<String>,
     out: VecDeque<SessionOutput>,
 }
@@ -137,6 +138,7 @@ impl Session {
             started: false,
             stopped: false,
             reported: SessionState::Idle,
+            previous: None,
             last_error: None,
             out: VecDeque::new(),
         }
@@ -154,6 +156,19 @@ impl Session {
             .map(|c| c.state.session_state())
             .max()
             .unwrap_or(self.waiting)
+    }
+
+    /// The state before the current one, for the looking glass.
+    pub fn previous_state(&self) -> Option<SessionState> {
+        self.previous
+    }
+
+    /// The negotiated hold time of the Established connection.
+    pub fn hold_time(&self) -> Option<Duration> {
+        self.conns.iter().find_map(|c| match (&c.state, &c.agreed) {
+            (ConnState::Established, Some(a)) => Some(a.hold_time),
+            _ => None,
+        })
     }
 
     /// The last error that brought the session down, for the looking glass.
@@ -481,6 +496,7 @@ impl Session {
                 to: now,
                 reason,
             });
+            self.previous = Some(self.reported);
             self.reported = now;
         }
     }

@@ -168,6 +168,10 @@ pub struct PeerStatus {
     pub remote_as: u32,
     /// The session state.
     pub state: SessionState,
+    /// The state before.
+    pub previous_state: Option<SessionState>,
+    /// The negotiated hold time in seconds, when Established.
+    pub hold_time: Option<u64>,
     /// Since when the session is in this state.
     pub since: Instant,
     /// The last error that brought the session down.
@@ -537,6 +541,8 @@ impl Speaker {
                     address: s.config().address,
                     remote_as: s.config().remote_as,
                     state: s.state(),
+                    previous_state: s.previous_state(),
+                    hold_time: s.hold_time().map(|h| h.as_secs()),
                     since: slot.since,
                     last_error: s.last_error().map(str::to_string),
                     families: s

@@ -1259,3 +1259,69 @@ fn flowspec_redirect_to_vrf_becomes_a_classifier_to_a_redirect_vrf() {
         .instance_by_external_id("redirect-to-ipvpn-64512_300")
         .is_none());
 }
+
+#[test]
+fn the_looking_glass_walks_bagpipe_bgps_tree() {
+    use crate::looking_glass::{LookingGlassInfo, OperationLog};
+    let mut h = harness();
+    attach(&mut h, 1, EVPN_ATTACH);
+    let info = LookingGlassInfo::default();
+    let ops = OperationLog::default();
+    let lg = |h: &Harness, path: &str| {
+        let path: Vec<String> = path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        h.speaker.looking_glass(&path, "http://lg", &info, &ops)
+    };
+    let root = lg(&h, "").expect("root");
+    assert_eq!(root["bgp"]["href"], "http://lg/looking-glass/bgp");
+    assert_eq!(
+        lg(&h, "summary/vpn_instances_count"),
+        Ok(serde_json::json!(1))
+    );
+    assert_eq!(
+        lg(&h, "summary/BGP_established_peers"),
+        Ok(serde_json::json!(1))
+    );
+    let peers = lg(&h, "bgp/peers").expect("peers");
+    assert_eq!(peers[0]["id"], "10.0.0.2");
+    assert_eq!(peers[0]["state"], "Established");
+    let peer = lg(&h, "bgp/peers/10.0.0.2").expect("peer");
+    assert_eq!(peer["protocol"]["previous_state"], "(OpenConfirm)");
+    assert_eq!(peer["protocol"]["hold_time"], 90);
+    assert_eq!(peer["rtc"]["active"], true);
+    let instances = lg(&h, "vpns/instances").expect("instances");
+    assert_eq!(instances[0]["id"], "net1");
+    assert_eq!(
+        instances[0]["href"],
+        "http://lg/looking-glass/vpns/instances/net1"
+    );
+    assert_eq!(
+        lg(&h, "vpns/instances/net1/route_targets/import/0"),
+        Ok(serde_json::json!("64512:100"))
+    );
+    let endpoints = lg(&h, "vpns/instances/net1/ports/tap1/endpoints").expect("endpoints");
+    assert_eq!(endpoints[0]["mac_address"], "02:00:00:00:00:01");
+    let workers = lg(&h, "bgp/workers").expect("workers");
+    assert_eq!(workers.as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        lg(&h, "bgp/workers/EVI-1/external_instance_id"),
+        Ok(serde_json::json!("net1"))
+    );
+    assert_eq!(
+        lg(&h, "bgp/workers/BGP-10.0.0.2/name"),
+        Ok(serde_json::json!("BGP-10.0.0.2"))
+    );
+    let missing = lg(&h, "vpns/instances/nope").expect_err("404");
+    assert_eq!(
+        missing.to_string(),
+        "No such looking glass object: nope at looking-glass/vpns/instances"
+    );
+    let missing = lg(&h, "summary/nothing").expect_err("404");
+    assert_eq!(
+        missing.to_string(),
+        "No such looking glass object: nothing at looking-glass/summary"
+    );
+}
