@@ -1325,3 +1325,63 @@ fn the_looking_glass_walks_bagpipe_bgps_tree() {
         "No such looking glass object: nothing at looking-glass/summary"
     );
 }
+
+#[test]
+fn neighbour_entries_follow_routes_not_readvertisements() {
+    let mut h = harness();
+    attach(&mut h, 1, EVPN_ATTACH);
+    let mac = MacAddress([2, 0, 0, 0, 0, 0x44]);
+    let ip = Ipv4Addr::new(10, 100, 0, 44);
+    let count = |h: &Harness, add: bool| {
+        h.batches
+            .iter()
+            .flat_map(|b| &b.1)
+            .filter(|op| match op {
+                Operation::AddNeighbour { entry, .. } => add && entry.mac == mac,
+                Operation::RemoveNeighbour { entry, .. } => !add && entry.mac == mac,
+                _ => false,
+            })
+            .count()
+    };
+    h.receive(1, evpn_mac_update(mac, Some(ip), 5010, true));
+    h.receive(1, evpn_mac_update(mac, Some(ip), 5011, true));
+    assert_eq!(
+        (count(&h, true), count(&h, false)),
+        (1, 0),
+        "a re-advertisement adds nothing"
+    );
+    let nlri = Nlri::Evpn(EvpnRoute::MacIpAdvertisement {
+        rd: RouteDistinguisher::Ipv4 {
+            addr: REMOTE,
+            number: 1,
+        },
+        esi: Esi::ZERO,
+        ethernet_tag: 0,
+        mac,
+        ip: Some(IpAddr::V4(ip)),
+        label1: LabelStackEntry::from_vni(Vni::new(5011).expect("vni")),
+        label2: None,
+    });
+    let ctx = DecodeContext {
+        families: [Family::EVPN, Family::VPNV4, Family::RTC]
+            .into_iter()
+            .collect(),
+        four_octet_as: true,
+        ..DecodeContext::default()
+    };
+    let withdraw = Update {
+        attributes: PathAttributes {
+            list: vec![PathAttribute::MpUnreach(crate::wire::attr::MpUnreach {
+                family: Family::EVPN,
+                withdrawn: vec![PathNlri {
+                    path_id: None,
+                    nlri,
+                }],
+                undecoded_nlri: Vec::new(),
+            })],
+        },
+        ..Update::default()
+    };
+    h.receive(1, withdraw.encode(&ctx));
+    assert_eq!((count(&h, true), count(&h, false)), (1, 1));
+}
