@@ -81,7 +81,10 @@ fn messages_dir() -> PathBuf {
 }
 
 fn unhex(line: &str) -> Vec<u8> {
-    assert!(line.len().is_multiple_of(2), "odd number of hex digits: {line}");
+    assert!(
+        line.len().is_multiple_of(2),
+        "odd number of hex digits: {line}"
+    );
     (0..line.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&line[i..i + 2], 16).expect("hex digit"))
