@@ -247,7 +247,7 @@ fn instance_object(speaker: &Speaker, base: &str, i: &Instance) -> Value {
                 TrackedEntry::Mac(m) => m.to_string(),
                 TrackedEntry::Multicast(ip, rd) => format!("{ip} {rd}"),
                 TrackedEntry::Prefix(p) => p.to_string(),
-                TrackedEntry::Flow(rule) => nlri_text(&Nlri::FlowSpec(rule.clone())),
+                TrackedEntry::Flow(rule) => nlri_text(&Nlri::FlowSpec((**rule).clone())),
             };
             (
                 key,

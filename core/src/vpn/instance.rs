@@ -35,8 +35,9 @@ pub enum TrackedEntry {
     Multicast(IpAddr, RouteDistinguisher),
     /// IP-VPN routes of one prefix.
     Prefix(IpPrefix),
-    /// FlowSpec-VPN routes of one rule (redirect-to-VRF, reference §2.3).
-    Flow(crate::wire::nlri::FlowSpecRule),
+    /// FlowSpec-VPN routes of one rule (redirect-to-VRF, reference §2.3); boxed so that the
+    /// common entries stay small (one key per tracked route).
+    Flow(Box<crate::wire::nlri::FlowSpecRule>),
 }
 
 /// A FlowSpec redirect-to-VRF to start or stop (reference §2.3 "Redirect (receiving side)").
@@ -489,7 +490,7 @@ impl Instance {
                     if let TrackedEntry::Flow(rule) = &entry {
                         if let Some(target) = self.redirect_target(&route, &mut outcome) {
                             outcome.redirects.push(RedirectChange::Start {
-                                rule: rule.clone(),
+                                rule: (**rule).clone(),
                                 target,
                             });
                         }
@@ -513,7 +514,7 @@ impl Instance {
                                 self.redirect_target(&route, &mut RouteOutcome::default())
                             {
                                 outcome.redirects.push(RedirectChange::Stop {
-                                    rule: rule.clone(),
+                                    rule: (**rule).clone(),
                                     target,
                                 });
                             }
@@ -951,7 +952,7 @@ impl Instance {
                 Some(TrackedEntry::Multicast(*originator, *rd))
             }
             (VpnType::Ipvpn, Nlri::FlowSpec(rule)) if rule.rd.is_some() && self.imported(route) => {
-                Some(TrackedEntry::Flow(rule.clone()))
+                Some(TrackedEntry::Flow(Box::new(rule.clone())))
             }
             (VpnType::Ipvpn, Nlri::Vpn(v)) => {
                 let from = self
