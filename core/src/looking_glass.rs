@@ -281,8 +281,17 @@ fn instance_object(speaker: &Speaker, base: &str, i: &Instance) -> Value {
         "instance_dataplane_id": dataplane_id,
         "rd": id.rd().to_string(),
         "ports": ports,
-        "readvertise": {},
-        "attract_traffic": {},
+        "readvertise": i.readvertise.as_ref().map_or_else(|| json!({}), |r| json!({
+            "from": r.from_rt.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "to": r.to_rt.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        })),
+        "attract_traffic": i.attract.as_ref().map_or_else(|| json!({}), |a| json!({
+            "redirect_rts": a.redirect_rts.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "to": a.to_rt.map(|rt| rt.to_string()),
+            "static_destination_prefixes": a.static_destination_prefixes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "classifier": format!("{:?}", a.classifier),
+        })),
+        "readvertised": i.readvertised.keys().map(ToString::to_string).collect::<Vec<_>>(),
         "best_routes": best,
     })
 }
@@ -338,6 +347,7 @@ impl Speaker {
                         "peers": href(base, "bgp/peers"),
                         "routes": href(base, "bgp/routes"),
                         "workers": href(base, "bgp/workers"),
+                        "adv_routes": href(base, "bgp/adv_routes"),
                         "route_counts": { "local_routes_count": counts.local, "received_routes_count": counts.received },
                     }),
                     Some("peers") => {
@@ -379,6 +389,17 @@ impl Speaker {
                         }
                         walked.push("routes");
                         json!(by_family)
+                    }
+                    Some("adv_routes") => {
+                        // The RT-Constraint routes the speaker originates (reference §4.2).
+                        let routes: Vec<Value> = self
+                            .rib()
+                            .local_routes()
+                            .filter(|r| r.source() == RouteSource::Speaker)
+                            .map(|r| route_object(self, r))
+                            .collect();
+                        walked.push("adv_routes");
+                        json!(routes)
                     }
                     Some("workers") => {
                         walked.push("workers");
@@ -490,6 +511,7 @@ impl Speaker {
                                         walked.push(t);
                                         json!({
                                             "name": caps.driver,
+                                            "local_address": self.vpn().dataplane_address(vpn_type).map(|a| a.to_string()),
                                             "supported_encaps": caps.encapsulations.iter().map(ToString::to_string).collect::<Vec<_>>(),
                                             "ecmp": caps.ecmp,
                                             "operations": operations.operations(vpn_type).collect::<Vec<_>>(),

@@ -295,6 +295,13 @@ fn run(binary: &Path, tag: &str, base: u8, port: u16) {
         (400, true),
         "{body}"
     );
+    // The configuration as BaGPipe-BGP's looking glass shows it, by bgp.conf section.
+    assert_eq!(lg(&a_api, "config/BGP/my_as"), serde_json::json!(64512));
+    assert_eq!(lg(&a_api, "config/BGP/peers/0"), serde_json::json!(rr));
+    assert_eq!(
+        lg(&a_api, "config/DATAPLANE_DRIVER_EVPN/dataplane_driver"),
+        serde_json::json!("dummy")
+    );
     // Refusals are warnings, kept for the looking glass.
     let logs = lg(&a_api, "logs");
     assert!(

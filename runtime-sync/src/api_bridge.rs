@@ -112,10 +112,49 @@ pub fn start_api(
     let info = LookingGlassInfo {
         start_time: utc_text(std::time::SystemTime::now()),
         version: env!("CARGO_PKG_VERSION").to_string(),
-        config: serde_json::to_value(&loaded.daemon).unwrap_or(serde_json::Value::Null),
+        config: config_view(loaded),
         ..LookingGlassInfo::default()
     };
     Ok(ApiBridge::new(server, info))
+}
+
+/// The configuration as BaGPipe-BGP's looking glass shows it (`/looking-glass/config`): its
+/// `bgp.conf` sections and option names, whatever file the daemon read.
+pub fn config_view(loaded: &crate::host::LoadedConfig) -> serde_json::Value {
+    let d = &loaded.daemon;
+    let r = &loaded.resolved;
+    let driver = |c: &bagpipe_core::config::DriverConfig, address: IpAddr| {
+        let mut section = serde_json::Map::new();
+        section.insert(
+            "dataplane_driver".into(),
+            serde_json::to_value(c.driver).unwrap_or(serde_json::Value::Null),
+        );
+        section.insert(
+            "dataplane_local_address".into(),
+            serde_json::Value::String(address.to_string()),
+        );
+        for (name, value) in &c.options {
+            section.insert(
+                name.clone(),
+                serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+            );
+        }
+        serde_json::Value::Object(section)
+    };
+    serde_json::json!({
+        "COMMON": { "config_file": loaded.source },
+        "API": { "host": d.api.host, "port": d.api.port },
+        "BGP": {
+            "local_address": r.speaker.local_address.to_string(),
+            "router_id": r.speaker.router_id.to_string(),
+            "my_as": d.local_as,
+            "peers": r.speaker.peers.iter().map(|p| p.address.to_string()).collect::<Vec<_>>(),
+            "enable_rtc": r.speaker.peers.iter().any(|p| p.families.contains(&bagpipe_core::wire::Family::RTC)),
+            "bgp_port": r.speaker.peers.first().map_or(179, |p| p.port),
+        },
+        "DATAPLANE_DRIVER_IPVPN": driver(&d.dataplane.ipvpn, r.ipvpn_local_address),
+        "DATAPLANE_DRIVER_EVPN": driver(&d.dataplane.evpn, r.evpn_local_address),
+    })
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in UTC (the looking glass's `start_time`).

@@ -133,6 +133,11 @@ impl VpnManager {
         self.instances.get(&id).map(|i| i.identity.vpn_type)
     }
 
+    /// The dataplane address of a VPN type's driver.
+    pub fn dataplane_address(&self, vpn_type: VpnType) -> Option<IpAddr> {
+        self.settings.dataplane_address.get(&vpn_type).copied()
+    }
+
     /// The driver capabilities of a VPN type.
     pub fn capabilities(&self, vpn_type: VpnType) -> Option<&Capabilities> {
         self.settings.capabilities.get(&vpn_type)

@@ -1314,6 +1314,10 @@ fn the_looking_glass_walks_bagpipe_bgps_tree() {
         lg(&h, "bgp/workers/BGP-10.0.0.2/name"),
         Ok(serde_json::json!("BGP-10.0.0.2"))
     );
+    let adv = lg(&h, "bgp/adv_routes").expect("adv_routes");
+    assert!(adv.to_string().contains("ipv4/rtc"), "{adv}");
+    let driver = lg(&h, "vpns/dataplane/drivers/evpn").expect("driver");
+    assert_eq!(driver["local_address"], "10.0.0.1");
     let missing = lg(&h, "vpns/instances/nope").expect_err("404");
     assert_eq!(
         missing.to_string(),
