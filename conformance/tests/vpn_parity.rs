@@ -1368,16 +1368,31 @@ fn s3_4_i_evpn_plugged_into_ipvpn() {
     let mut n = Node::dummy();
     let evi = attach_json(VpnType::Evpn, 1, Some(11), 1, "").replace("vpn1", "net1vm1_evpn");
     assert_eq!(n.attach(&evi).result, Ok(()));
-    let before = n.state();
     let e = n.attach(&bytes(&example_i()));
-    // not implemented yet: local_port.evpn — refused as a client error, nothing changed.
-    assert_eq!(e.status(), Some(400));
-    assert_eq!(
-        e.result.unwrap_err().to_string(),
-        "plugging an E-VPN instance into an IP-VPN (local_port.evpn) is not supported by this version"
+    // The VRF plugs a veth named after both instances; the E-VPN instance gets the other end
+    // as its gateway port (reference §2.1).
+    assert_eq!(e.result, Ok(()));
+    let plugged: Vec<String> = e
+        .ops
+        .iter()
+        .filter_map(|o| match o {
+            Operation::VifPlugged { port, .. } => Some(port.interface.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(plugged.len(), 1);
+    assert!(
+        plugged[0].starts_with("ipvpn") && plugged[0].contains("-evpn"),
+        "{plugged:?}"
     );
-    assert!(e.ops.is_empty() && e.routes.is_empty());
-    assert_eq!(n.state(), before);
+    assert!(
+        e.ops
+            .iter()
+            .any(|o| matches!(o, Operation::SetGatewayPort { interface, .. } if interface.starts_with("evpn"))),
+        "{:?}",
+        e.ops
+    );
+    assert_eq!(e.adverts().len(), 1);
 }
 
 // --- API validation (test_vpn_instance.py, through the request parser) --------------------------

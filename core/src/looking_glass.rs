@@ -292,6 +292,17 @@ fn instance_object(speaker: &Speaker, base: &str, i: &Instance) -> Value {
             "classifier": format!("{:?}", a.classifier),
         })),
         "readvertised": i.readvertised.keys().map(ToString::to_string).collect::<Vec<_>>(),
+        "gateway_port": i.gateway_port.as_ref().map(|(interface, vrf)| {
+            let vrf = speaker.vpn().instances().find(|v| v.identity.id == *vrf);
+            json!({
+                "interface": interface,
+                "ipvpn": vrf.map(|v| json!({
+                    "id": v.identity.name(),
+                    "external_instance_id": v.identity.external_id,
+                    "href": format!("{base}/looking-glass/vpns/instances/{}", v.identity.external_id),
+                })),
+            })
+        }),
         "best_routes": best,
     })
 }

@@ -187,6 +187,17 @@ struct PeerSlot {
     kind: PeerKind,
 }
 
+/// An API call waiting for its dataplane batches.
+struct PendingCall {
+    ticket: ApiTicket,
+    description: String,
+    change: PendingChange,
+    /// Batches not answered yet.
+    waiting: Vec<BatchId>,
+    /// The first failure.
+    error: Option<String>,
+}
+
 /// The speaker.
 pub struct Speaker {
     config: SpeakerConfig,
@@ -196,7 +207,7 @@ pub struct Speaker {
     outputs: VecDeque<Output>,
     vpn: VpnManager,
     /// The API call waiting for its dataplane batch.
-    pending: Option<(BatchId, ApiTicket, String, PendingChange)>,
+    pending: Option<PendingCall>,
     /// API calls waiting for the pending one: they are carried out one at a time, in order.
     queued: VecDeque<(ApiTicket, ApiCall)>,
     next_batch: u64,
@@ -413,41 +424,57 @@ impl Speaker {
 
     /// The driver's answer to a batch: `Err` with the failures' description.
     pub fn dataplane_done(&mut self, now: Instant, batch: BatchId, result: Result<(), String>) {
-        match self.pending.take() {
-            Some((pending_batch, ticket, call, change)) if pending_batch == batch => {
-                match result {
-                    Ok(()) => {
-                        let ops = self.vpn.commit(&mut self.rib, change);
-                        self.emit_ops_for_any(ops);
-                        self.reply(ticket, call, Ok(()));
-                    }
-                    Err(message) => {
-                        let vpn_type = change.vpn_type(&self.vpn);
-                        let undo = self.vpn.abort(change);
-                        if let Some(vpn_type) = vpn_type {
-                            self.emit_ops(vpn_type, undo);
-                        }
-                        self.reply(ticket, call, Err(VpnError::Dataplane(message)));
-                    }
-                }
-                self.flush_rib(now);
-                while self.pending.is_none() {
-                    let Some((ticket, call)) = self.queued.pop_front() else {
-                        break;
-                    };
-                    self.start_call(now, ticket, call);
-                    self.flush_rib(now);
-                }
+        let mine = self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.waiting.contains(&batch));
+        if !mine {
+            if let Err(message) = result {
+                self.outputs
+                    .push_back(Output::Event(SpeakerEvent::VpnWarning {
+                        message: format!("dataplane batch {} failed: {message}", batch.0),
+                    }));
             }
-            other => {
-                self.pending = other;
-                if let Err(message) = result {
-                    self.outputs
-                        .push_back(Output::Event(SpeakerEvent::VpnWarning {
-                            message: format!("dataplane batch {} failed: {message}", batch.0),
-                        }));
-                }
+            return;
+        }
+        if let Some(p) = self.pending.as_mut() {
+            p.waiting.retain(|b| *b != batch);
+            if let Err(message) = result {
+                p.error.get_or_insert(message);
             }
+            if !p.waiting.is_empty() {
+                return;
+            }
+        }
+        let Some(PendingCall {
+            ticket,
+            description,
+            change,
+            error,
+            ..
+        }) = self.pending.take()
+        else {
+            return;
+        };
+        match error {
+            None => {
+                let ops = self.vpn.commit(&mut self.rib, change);
+                self.emit_typed(ops);
+                self.reply(ticket, description, Ok(()));
+            }
+            Some(message) => {
+                let undo = self.vpn.abort(change);
+                self.emit_typed(undo);
+                self.reply(ticket, description, Err(VpnError::Dataplane(message)));
+            }
+        }
+        self.flush_rib(now);
+        while self.pending.is_none() {
+            let Some((ticket, call)) = self.queued.pop_front() else {
+                break;
+            };
+            self.start_call(now, ticket, call);
+            self.flush_rib(now);
         }
     }
 
@@ -467,23 +494,25 @@ impl Speaker {
         };
         match planned {
             Err(e) => self.reply(ticket, description, Err(e)),
-            Ok((change, ops)) if ops.is_empty() => {
+            Ok((change, batches)) if batches.iter().all(|(_, ops)| ops.is_empty()) => {
                 let more = self.vpn.commit(&mut self.rib, change);
-                self.emit_ops_for_any(more);
+                self.emit_typed(more);
                 self.reply(ticket, description, Ok(()));
                 self.flush_rib(now);
             }
-            Ok((change, ops)) => {
-                let Some(vpn_type) = change.vpn_type(&self.vpn) else {
-                    self.reply(
-                        ticket,
-                        description,
-                        Err(VpnError::Client("VPN instance vanished".to_string())),
-                    );
-                    return;
-                };
-                let batch = self.emit_ops(vpn_type, ops);
-                self.pending = Some((batch, ticket, description, change));
+            Ok((change, batches)) => {
+                let waiting = batches
+                    .into_iter()
+                    .filter(|(_, ops)| !ops.is_empty())
+                    .map(|(vpn_type, ops)| self.emit_ops(vpn_type, ops))
+                    .collect();
+                self.pending = Some(PendingCall {
+                    ticket,
+                    description,
+                    change,
+                    waiting,
+                    error: None,
+                });
             }
         }
     }
@@ -509,15 +538,9 @@ impl Speaker {
         batch
     }
 
-    fn emit_ops_for_any(&mut self, ops: Vec<Operation>) {
-        let mut by_type: BTreeMap<VpnType, Vec<Operation>> = BTreeMap::new();
-        for op in ops {
-            if let Some(t) = self.vpn.vpn_type_of(op.instance()) {
-                by_type.entry(t).or_default().push(op);
-            }
-        }
-        for (t, ops) in by_type {
-            self.emit_ops(t, ops);
+    fn emit_typed(&mut self, batches: Vec<(VpnType, Vec<Operation>)>) {
+        for (vpn_type, ops) in batches {
+            self.emit_ops(vpn_type, ops);
         }
     }
 

@@ -185,6 +185,9 @@ pub struct Instance {
     pub endpoints: BTreeMap<EndpointKey, Endpoint>,
     /// The Inclusive Multicast route (E-VPN).
     pub multicast_route: Option<Nlri>,
+    /// The VRF this E-VPN instance is plugged into, and the E-VPN side interface (reference
+    /// §2.1, §2.4 "Gateway port").
+    pub gateway_port: Option<(String, InstanceId)>,
     /// Route leaking for service chaining (reference §2.3 "Readvertise"), IP-VPN only.
     pub readvertise: Option<api::Readvertise>,
     /// Prefixes readvertised, with the RT-Records their readvertisements carry.
@@ -242,6 +245,7 @@ impl Instance {
             macs: BTreeMap::new(),
             endpoints: BTreeMap::new(),
             multicast_route: None,
+            gateway_port: None,
             readvertise: None,
             readvertised: BTreeMap::new(),
             readvertised_routes: BTreeMap::new(),

@@ -41,6 +41,22 @@ pub struct VpnSettings {
     pub seed: u64,
 }
 
+/// Dataplane batches, by the VPN type whose driver carries them.
+pub type Batches = Vec<(VpnType, Vec<Operation>)>;
+
+/// An E-VPN instance plugged into a VRF (reference §2.1 "EVPN→IPVPN plug"): the E-VPN side of
+/// the link, a gateway port of the E-VPN instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct GatewayPlug {
+    evi: InstanceId,
+    interface: String,
+}
+
+/// Linux interface names are at most 15 characters.
+fn interface_name(name: String) -> String {
+    name.chars().take(15).collect()
+}
+
 /// An accepted change waiting for the dataplane.
 #[derive(Debug, Clone)]
 pub struct PendingChange {
@@ -60,10 +76,16 @@ enum ChangeKind {
         endpoint_rd: Option<u16>,
         /// The endpoint is already there: only its route is refreshed.
         refresh: bool,
+        /// The endpoint's interface.
+        linuxif: String,
+        /// The E-VPN instance plugged in by this attach.
+        gateway: Option<GatewayPlug>,
     },
     Detach {
         instance: InstanceId,
         keys: Vec<EndpointKey>,
+        /// The E-VPN instance unplugged by this detach.
+        gateway_down: Option<GatewayPlug>,
     },
 }
 
@@ -152,7 +174,7 @@ impl VpnManager {
     pub fn plan_attach(
         &mut self,
         request: AttachRequest,
-    ) -> Result<(PendingChange, Vec<Operation>), VpnError> {
+    ) -> Result<(PendingChange, Batches), VpnError> {
         let vpn_type = request.vpn_type;
         let Some(capabilities) = self.settings.capabilities.get(&vpn_type).cloned() else {
             return Err(VpnError::Client(format!(
@@ -196,14 +218,55 @@ impl VpnManager {
                 "readvertise applies to IP-VPN instances only".to_string(),
             ));
         }
-        if request.local_port.evpn.is_some() {
-            return Err(VpnError::Client(
-                "plugging an E-VPN instance into an IP-VPN (local_port.evpn) is not supported by this version"
-                    .to_string(),
-            ));
-        }
-        let Some(linuxif) = request.local_port.linuxif.clone() else {
-            return Err(VpnError::Client("Missing parameter: 'linuxif'".to_string()));
+        let mut gateway = None;
+        let linuxif = match &request.local_port.evpn {
+            Some(plug) => {
+                // reference §2.1: the E-VPN instance must exist, be one, and not be plugged
+                // into another VRF; the VRF side is a veth named after both instances, or the
+                // pre-plugged OVS port given.
+                if vpn_type != VpnType::Ipvpn {
+                    return Err(VpnError::Client(
+                        "local_port.evpn applies to IP-VPN attachments".to_string(),
+                    ));
+                }
+                if request.local_port.linuxif.is_some() {
+                    return Err(VpnError::Client(
+                        "local_port.linuxif must be empty with local_port.evpn".to_string(),
+                    ));
+                }
+                let evi = self
+                    .instance_by_external_id(&plug.id)
+                    .filter(|i| i.identity.vpn_type == VpnType::Evpn)
+                    .ok_or_else(|| {
+                        VpnError::Client(format!("E-VPN instance {} could not be found", plug.id))
+                    })?;
+                let vrf = self
+                    .by_external
+                    .get(request.vpn_instance_id.as_str())
+                    .copied()
+                    .unwrap_or(InstanceId(self.next_instance));
+                if let Some((_, other)) = &evi.gateway_port {
+                    if *other != vrf {
+                        return Err(VpnError::Client(format!(
+                            "E-VPN instance {} is already plugged into another IP-VPN",
+                            plug.id
+                        )));
+                    }
+                }
+                let evi_id = evi.identity.id;
+                gateway = Some(GatewayPlug {
+                    evi: evi_id,
+                    interface: interface_name(format!("evpn{}-ipvpn{}", evi_id.0, vrf.0)),
+                });
+                plug.ovs_port_name
+                    .clone()
+                    .unwrap_or_else(|| interface_name(format!("ipvpn{}-evpn{}", vrf.0, evi_id.0)))
+            }
+            None => request
+                .local_port
+                .linuxif
+                .clone()
+                .ok_or_else(|| VpnError::Client("Missing parameter: 'linuxif'".to_string()))?,
         };
         if !capabilities.supports_direction(dataplane_direction(request.direction)) {
             return Err(VpnError::Client(format!(
@@ -387,13 +450,26 @@ impl VpnManager {
             ops.push(Operation::VifPlugged {
                 instance: instance_id,
                 port: LocalPort {
-                    interface: linuxif,
+                    interface: linuxif.clone(),
                     mac,
                     ip: request.ip_address.as_ref().map(|ip| ip.prefix),
                     label: Some(label),
                     direction: dataplane_direction(request.direction),
                 },
             });
+        }
+        let mut batches: Batches = vec![(vpn_type, ops)];
+        if let (Some(g), false) = (&gateway, refresh) {
+            batches.push((
+                VpnType::Evpn,
+                vec![Operation::SetGatewayPort {
+                    instance: g.evi,
+                    interface: g.interface.clone(),
+                    gateway_ip: request
+                        .gateway_ip
+                        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+                }],
+            ));
         }
         Ok((
             PendingChange {
@@ -404,9 +480,11 @@ impl VpnManager {
                     new_mac_label,
                     endpoint_rd,
                     refresh,
+                    linuxif,
+                    gateway: gateway.clone().filter(|_| !refresh),
                 },
             },
-            ops,
+            batches,
         ))
     }
 
@@ -425,7 +503,7 @@ impl VpnManager {
     pub fn plan_detach(
         &self,
         request: DetachRequest,
-    ) -> Result<(PendingChange, Vec<Operation>), VpnError> {
+    ) -> Result<(PendingChange, Batches), VpnError> {
         let external = request.vpn_instance_id.as_str();
         let not_found = || VpnError::Client(format!("VPN {external} could not be found"));
         let id = *self.by_external.get(external).ok_or_else(not_found)?;
@@ -510,18 +588,54 @@ impl VpnManager {
             ops.extend(copy.withdraw_all());
             ops.push(Operation::CleanupInstance { instance: id });
         }
+        // The E-VPN instance plugged through this port is unplugged when the VRF keeps no
+        // endpoint on it (reference §2.1).
+        let port_left = instance.endpoints.keys().any(|k| {
+            !keys.contains(k)
+                && instance
+                    .macs
+                    .get(&k.0)
+                    .is_some_and(|m| m.linuxif == plugged.linuxif)
+        });
+        let gateway_down = if plugged.local_port.evpn.is_some() && !port_left {
+            self.instances
+                .values()
+                .find_map(|evi| match &evi.gateway_port {
+                    Some((interface, vrf)) if *vrf == id => Some(GatewayPlug {
+                        evi: evi.identity.id,
+                        interface: interface.clone(),
+                    }),
+                    _ => None,
+                })
+        } else {
+            None
+        };
+        let mut batches: Batches = vec![(request.vpn_type, ops)];
+        if let Some(g) = &gateway_down {
+            batches.push((
+                VpnType::Evpn,
+                vec![Operation::GatewayPortDown {
+                    instance: g.evi,
+                    interface: g.interface.clone(),
+                }],
+            ));
+        }
         Ok((
             PendingChange {
-                kind: ChangeKind::Detach { instance: id, keys },
+                kind: ChangeKind::Detach {
+                    instance: id,
+                    keys,
+                    gateway_down,
+                },
             },
-            ops,
+            batches,
         ))
     }
 
     /// The dataplane accepted the change: apply it to the instances and the route table.
     /// Returns further dataplane operations (routes already received for a new instance arrive
     /// through the route table's events instead).
-    pub fn commit(&mut self, rib: &mut Rib, change: PendingChange) -> Vec<Operation> {
+    pub fn commit(&mut self, rib: &mut Rib, change: PendingChange) -> Batches {
         match change.kind {
             ChangeKind::Attach {
                 request,
@@ -530,7 +644,14 @@ impl VpnManager {
                 new_mac_label,
                 endpoint_rd,
                 refresh,
+                linuxif,
+                gateway,
             } => {
+                if let Some(g) = gateway {
+                    if let Some(evi) = self.instances.get_mut(&g.evi) {
+                        evi.gateway_port = Some((g.interface, instance));
+                    }
+                }
                 if let Some(new) = new_instance {
                     self.next_instance = self.next_instance.max(instance.0.saturating_add(1));
                     self.by_external
@@ -549,37 +670,72 @@ impl VpnManager {
                         }
                     }
                 }
-                self.attach_endpoint(rib, instance, *request, new_mac_label, endpoint_rd, refresh);
+                self.attach_endpoint(
+                    rib,
+                    instance,
+                    *request,
+                    (new_mac_label, endpoint_rd, refresh),
+                    linuxif,
+                );
                 Vec::new()
             }
-            ChangeKind::Detach { instance, keys } => self.detach_endpoints(rib, instance, &keys),
+            ChangeKind::Detach {
+                instance,
+                keys,
+                gateway_down,
+            } => {
+                if let Some(g) = gateway_down {
+                    if let Some(evi) = self.instances.get_mut(&g.evi) {
+                        evi.gateway_port = None;
+                    }
+                }
+                let ops = self.detach_endpoints(rib, instance, &keys);
+                if ops.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![(VpnType::Ipvpn, ops)]
+                }
+            }
         }
     }
 
     /// The dataplane refused the change: give back what was reserved; the operations undo what
     /// the driver may have done of it (a created instance).
-    pub fn abort(&mut self, change: PendingChange) -> Vec<Operation> {
+    pub fn abort(&mut self, change: PendingChange) -> Batches {
         match change.kind {
             ChangeKind::Attach {
                 new_instance,
                 new_mac_label,
                 endpoint_rd,
                 instance,
+                request,
+                gateway,
                 ..
             } => {
+                let mut undo: Batches = Vec::new();
+                if let Some(g) = gateway {
+                    undo.push((
+                        VpnType::Evpn,
+                        vec![Operation::GatewayPortDown {
+                            instance: g.evi,
+                            interface: g.interface,
+                        }],
+                    ));
+                }
                 if let Some(l) = new_mac_label {
                     self.labels.release(l.value());
                 }
                 if let Some(n) = endpoint_rd {
                     self.rds.release(u32::from(n));
                 }
-                match new_instance {
-                    Some(new) => {
-                        self.release_instance_ids(&new);
-                        vec![Operation::CleanupInstance { instance }]
-                    }
-                    None => Vec::new(),
+                if let Some(new) = new_instance {
+                    self.release_instance_ids(&new);
+                    undo.push((
+                        request.vpn_type,
+                        vec![Operation::CleanupInstance { instance }],
+                    ));
                 }
+                undo
             }
             ChangeKind::Detach { .. } => Vec::new(),
         }
@@ -601,9 +757,8 @@ impl VpnManager {
         rib: &mut Rib,
         id: InstanceId,
         request: AttachRequest,
-        new_mac_label: Option<Label>,
-        endpoint_rd: Option<u16>,
-        refresh: bool,
+        (new_mac_label, endpoint_rd, refresh): (Option<Label>, Option<u16>, bool),
+        linuxif: String,
     ) {
         let Some(instance) = self.instances.get_mut(&id) else {
             return;
@@ -638,7 +793,6 @@ impl VpnManager {
         }
         subscribe_all(rib, instance, &added);
         let mac = request.mac_address;
-        let linuxif = request.local_port.linuxif.clone().unwrap_or_default();
         if let Some(label) = new_mac_label {
             instance.macs.insert(
                 mac,

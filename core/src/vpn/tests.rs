@@ -1389,3 +1389,96 @@ fn neighbour_entries_follow_routes_not_readvertisements() {
     h.receive(1, withdraw.encode(&ctx));
     assert_eq!((count(&h, true), count(&h, false)), (1, 1));
 }
+
+#[test]
+fn an_evpn_instance_plugged_into_a_vrf_gets_a_gateway_port() {
+    // reference §2.1 "EVPN→IPVPN plug", §3.4 (i).
+    let mut h = harness();
+    attach(&mut h, 1, EVPN_ATTACH);
+    let evi = h
+        .speaker
+        .vpn()
+        .instance_by_external_id("net1")
+        .map(|i| i.identity.id)
+        .expect("evi");
+    let before = h.batches.len();
+    let plug = r#"{"vpn_type": "ipvpn", "vpn_instance_id": "vrf9", "mac_address": "52:54:00:99:99:22",
+        "ip_address": "11.11.11.1/24", "gateway_ip": "11.11.11.254", "import_rt": "64512:512",
+        "export_rt": "64512:512", "local_port": {"evpn": {"id": "net1"}}}"#;
+    attach(&mut h, 2, plug);
+    assert_eq!(reply(&h, 2), &Ok(()));
+    let batches = &h.batches[before..];
+    assert_eq!(batches.len(), 2, "{batches:?}");
+    let (VpnType::Ipvpn, vrf_ops) = &batches[0] else {
+        panic!("{batches:?}")
+    };
+    let Some(Operation::VifPlugged { port, .. }) = vrf_ops.get(1) else {
+        panic!("{vrf_ops:?}")
+    };
+    let vrf = h
+        .speaker
+        .vpn()
+        .instance_by_external_id("vrf9")
+        .map(|i| i.identity.id)
+        .expect("vrf");
+    assert_eq!(port.interface, format!("ipvpn{}-evpn{}", vrf.0, evi.0));
+    assert_eq!(
+        batches[1],
+        (
+            VpnType::Evpn,
+            vec![Operation::SetGatewayPort {
+                instance: evi,
+                interface: format!("evpn{}-ipvpn{}", evi.0, vrf.0),
+                gateway_ip: IpAddr::V4(Ipv4Addr::new(11, 11, 11, 254)),
+            }]
+        )
+    );
+    let lg = h
+        .speaker
+        .looking_glass(
+            &[
+                "vpns".into(),
+                "instances".into(),
+                "net1".into(),
+                "gateway_port".into(),
+            ],
+            "http://lg",
+            &crate::looking_glass::LookingGlassInfo::default(),
+            &crate::looking_glass::OperationLog::default(),
+        )
+        .expect("gateway port");
+    assert_eq!(lg["ipvpn"]["external_instance_id"], "vrf9", "{lg}");
+    // Another VRF cannot take the same E-VPN instance.
+    attach(
+        &mut h,
+        3,
+        &plug
+            .replace("vrf9", "vrf10")
+            .replace("52:54:00:99:99:22", "52:54:00:99:99:23"),
+    );
+    let Err(e) = reply(&h, 3) else {
+        panic!("refused")
+    };
+    assert_eq!(e.http_status(), 400);
+    // The detach of the last endpoint on that port unplugs the E-VPN instance.
+    let before = h.batches.len();
+    detach(
+        &mut h,
+        4,
+        r#"{"vpn_type": "ipvpn", "vpn_instance_id": "vrf9", "mac_address": "52:54:00:99:99:22",
+            "ip_address": "11.11.11.1/24", "local_port": {"evpn": {"id": "net1"}}}"#,
+    );
+    assert_eq!(reply(&h, 4), &Ok(()));
+    let down: Vec<&Operation> = h.batches[before..].iter().flat_map(|b| &b.1).collect();
+    assert!(
+        down.iter().any(
+            |op| matches!(op, Operation::GatewayPortDown { instance, .. } if *instance == evi)
+        ),
+        "{down:?}"
+    );
+    assert!(h
+        .speaker
+        .vpn()
+        .instance_by_external_id("net1")
+        .is_some_and(|i| i.gateway_port.is_none()));
+}
