@@ -324,7 +324,12 @@ fn compare_with<N: RibNlri, A: RibAttributes>(
     a: &Route<N, A>,
     b: &Route<N, A>,
 ) -> Ordering {
-    let by_pref = a.local_pref_or_default().cmp(&b.local_pref_or_default());
+    // RFC 7432 §15.2: for routes of one MAC, a sticky MAC, then the higher MAC Mobility
+    // sequence number wins (a route without the community has sequence 0).
+    let mobility = |r: &Route<N, A>| r.attributes().mac_mobility().unwrap_or((false, 0));
+    let by_pref = mobility(a)
+        .cmp(&mobility(b))
+        .then_with(|| a.local_pref_or_default().cmp(&b.local_pref_or_default()));
     match order {
         RouteOrder::Ecmp => by_pref,
         RouteOrder::Salted { salt } => by_pref

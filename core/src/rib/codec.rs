@@ -282,6 +282,16 @@ impl RibAttributes for RouteAttributes {
         self.attributes.local_pref()
     }
 
+    fn mac_mobility(&self) -> Option<(bool, u32)> {
+        self.attributes
+            .extended_communities()
+            .iter()
+            .find_map(|c| match c {
+                ExtendedCommunity::MacMobility { sticky, sequence } => Some((*sticky, *sequence)),
+                _ => None,
+            })
+    }
+
     /// Reference §1.6: next hop, PMSI tunnel, MED, extended communities and LOCAL_PREF decide
     /// forwarding; AS_PATH, ORIGINATOR_ID, CLUSTER_LIST and the like do not.
     fn same_forwarding(&self, other: &Self) -> bool {

@@ -65,6 +65,12 @@ pub trait RibAttributes: Eq + fmt::Debug {
     fn route_targets(&self) -> Vec<RouteTarget>;
     /// LOCAL_PREF (RFC 4271 §5.1.5), if present.
     fn local_pref(&self) -> Option<u32>;
+    /// The E-VPN MAC Mobility community (RFC 7432 §7.7): (sticky, sequence number), if
+    /// present. Routes of one MAC prefer a sticky MAC, then the higher sequence number
+    /// (RFC 7432 §15.2), before LOCAL_PREF.
+    fn mac_mobility(&self) -> Option<(bool, u32)> {
+        None
+    }
     /// Whether two attribute sets forward the same way (reference §1.6 `FilteredRoute`: next
     /// hop, PMSI tunnel, MED, extended communities, LOCAL_PREF). Routes that differ only in
     /// other attributes (AS_PATH, ORIGINATOR_ID, CLUSTER_LIST ...) do not trigger new

@@ -85,6 +85,8 @@ pub struct Endpoint {
     pub local_pref: u32,
     /// Traffic direction.
     pub direction: ApiDirection,
+    /// The MAC Mobility sequence number its route carries (RFC 7432 §15).
+    pub mobility: Option<u32>,
     /// Free text from the API.
     pub description: Option<serde_json::Value>,
 }
@@ -164,6 +166,8 @@ pub struct EndpointRouteSpec<'a> {
     pub lb_order: u32,
     /// LOCAL_PREF.
     pub local_pref: u32,
+    /// The MAC Mobility sequence number (RFC 7432 §15), for a MAC that moved here.
+    pub mobility: Option<u32>,
 }
 
 /// A VPN instance.
@@ -254,6 +258,17 @@ impl Instance {
             tracker: BestRouteTracker::new(order),
             neighbours: BTreeMap::new(),
         }
+    }
+
+    /// The highest MAC Mobility sequence number among the routes received for `mac` (0 for a
+    /// route without the community), or `None` when no peer advertises it (RFC 7432 §15.1).
+    pub fn remote_mac_sequence(&self, mac: MacAddress) -> Option<u32> {
+        use crate::rib::RibAttributes;
+        self.tracker
+            .routes(&TrackedEntry::Mac(mac))
+            .filter(|r| r.source().is_peer())
+            .map(|r| r.attributes().mac_mobility().map_or(0, |(_, seq)| seq))
+            .max()
     }
 
     /// The best routes, by entry (looking glass).
@@ -405,6 +420,7 @@ impl Instance {
             endpoint_rd,
             lb_order,
             local_pref,
+            mobility,
         } = *spec;
         match self.identity.vpn_type {
             VpnType::Evpn => {
@@ -424,11 +440,21 @@ impl Instance {
                     label1: self.tunnel_label_field(),
                     label2: None,
                 });
-                let attrs = self.endpoint_attributes(
+                let mut attrs = self.endpoint_attributes(
                     self.dataplane_next_hop_for(None),
                     lb_order,
                     local_pref,
                 );
+                if let Some(sequence) = mobility {
+                    for a in &mut attrs.attributes.list {
+                        if let PathAttribute::ExtendedCommunities(list) = a {
+                            list.push(ExtendedCommunity::MacMobility {
+                                sticky: false,
+                                sequence,
+                            });
+                        }
+                    }
+                }
                 Some((nlri, attrs))
             }
             VpnType::Ipvpn => {

@@ -812,6 +812,17 @@ impl VpnManager {
             endpoint_rd
         };
         let label = instance.macs.get(&mac).map(|m| m.label);
+        // RFC 7432 §15.1: a MAC that peers advertise moved here; our route carries a higher
+        // sequence number than theirs, so that it wins everywhere.
+        let mobility = if refresh {
+            instance.endpoints.get(&key).and_then(|e| e.mobility)
+        } else if instance.identity.vpn_type == VpnType::Evpn {
+            instance
+                .remote_mac_sequence(mac)
+                .map(|seq| seq.saturating_add(1))
+        } else {
+            None
+        };
         let route = match (request.direction.forwards_to_port(), label) {
             (true, Some(label)) => instance.endpoint_route(&EndpointRouteSpec {
                 mac,
@@ -821,6 +832,7 @@ impl VpnManager {
                 endpoint_rd: rd_number,
                 lb_order: request.lb_consistent_hash_order,
                 local_pref,
+                mobility,
             }),
             _ => None,
         };
@@ -837,6 +849,7 @@ impl VpnManager {
                 local_pref,
                 direction: request.direction,
                 description: request.description.clone(),
+                mobility,
             },
         );
         if !refresh {
@@ -881,6 +894,7 @@ impl VpnManager {
                 endpoint_rd: endpoint.rd_number,
                 lb_order: plugged.lb_order,
                 local_pref: endpoint.local_pref,
+                mobility: endpoint.mobility,
             }) else {
                 continue;
             };

@@ -1482,3 +1482,107 @@ fn an_evpn_instance_plugged_into_a_vrf_gets_a_gateway_port() {
         .instance_by_external_id("net1")
         .is_some_and(|i| i.gateway_port.is_none()));
 }
+
+fn evpn_mac_update_with(
+    mac: MacAddress,
+    next_hop: Ipv4Addr,
+    vni: u32,
+    local_pref: u32,
+    sequence: Option<u32>,
+) -> Vec<u8> {
+    let nlri = Nlri::Evpn(EvpnRoute::MacIpAdvertisement {
+        rd: RouteDistinguisher::Ipv4 {
+            addr: next_hop,
+            number: 1,
+        },
+        esi: Esi::ZERO,
+        ethernet_tag: 0,
+        mac,
+        ip: None,
+        label1: LabelStackEntry::from_vni(Vni::new(vni).expect("vni")),
+        label2: None,
+    });
+    let mut comms = vec![
+        ExtendedCommunity::RouteTarget {
+            target: "64512:100".parse().expect("rt"),
+        },
+        ExtendedCommunity::Encapsulation {
+            tunnel_type: TunnelType::Vxlan,
+        },
+    ];
+    if let Some(sequence) = sequence {
+        comms.push(ExtendedCommunity::MacMobility {
+            sticky: false,
+            sequence,
+        });
+    }
+    let list = vec![
+        PathAttribute::MpReach(MpReach {
+            family: Family::EVPN,
+            next_hop: NextHop::Ipv4(next_hop),
+            nlri: vec![PathNlri {
+                path_id: None,
+                nlri,
+            }],
+            undecoded_nlri: Vec::new(),
+        }),
+        PathAttribute::Origin(Origin::Igp),
+        PathAttribute::AsPath(AsPath::default()),
+        PathAttribute::LocalPref(local_pref),
+        PathAttribute::ExtendedCommunities(comms),
+    ];
+    let ctx = DecodeContext {
+        families: [Family::EVPN, Family::VPNV4, Family::RTC]
+            .into_iter()
+            .collect(),
+        four_octet_as: true,
+        ..DecodeContext::default()
+    };
+    Update {
+        attributes: PathAttributes { list },
+        ..Update::default()
+    }
+    .encode(&ctx)
+}
+
+#[test]
+fn mac_mobility_sequence_numbers_decide_between_moving_macs() {
+    // RFC 7432 §15.2: the higher sequence number wins, before LOCAL_PREF.
+    let mut h = harness();
+    attach(&mut h, 1, EVPN_ATTACH);
+    let mac = MacAddress([2, 0, 0, 0, 0, 0x55]);
+    let old_pe = Ipv4Addr::new(10, 99, 0, 5);
+    let new_pe = Ipv4Addr::new(10, 99, 0, 6);
+    h.receive(1, evpn_mac_update_with(mac, old_pe, 5010, 200, Some(1)));
+    let before = h.batches.len();
+    h.receive(1, evpn_mac_update_with(mac, new_pe, 5010, 100, Some(2)));
+    let ops: Vec<&Operation> = h.batches[before..].iter().flat_map(|b| &b.1).collect();
+    assert!(
+        ops.iter().any(
+            |op| matches!(op, Operation::SetupRemoteEndpoint { endpoint, .. }
+            if endpoint.next_hop.remote_pe == IpAddr::V4(new_pe))
+        ),
+        "the moved MAC (sequence 2) wins over LOCAL_PREF 200: {ops:?}"
+    );
+    // The MAC moves here: our route carries sequence 3.
+    let moved = EVPN_ATTACH
+        .replace("02:00:00:00:00:01", "02:00:00:00:00:55")
+        .replace("10.100.0.11", "10.100.0.55")
+        .replace("tap1", "tap55");
+    attach(&mut h, 2, &moved);
+    assert_eq!(reply(&h, 2), &Ok(()));
+    let ours = sent_routes(&h).into_iter().find_map(|(up, n, a)| match n {
+        Nlri::Evpn(EvpnRoute::MacIpAdvertisement { mac: m, .. }) if up && m == mac => a,
+        _ => None,
+    });
+    let attrs = ours.expect("our route for the moved MAC");
+    assert!(
+        attrs
+            .extended_communities()
+            .contains(&ExtendedCommunity::MacMobility {
+                sticky: false,
+                sequence: 3
+            }),
+        "{attrs:?}"
+    );
+}
