@@ -201,6 +201,8 @@ pub struct Instance {
     /// Attract traffic to the local endpoints instead of readvertising prefixes (reference
     /// §2.3 `attract_traffic`): default routes and FlowSpec redirect routes.
     pub attract: Option<api::AttractTraffic>,
+    /// FlowSpec routes readvertised with `attract_traffic`, by the received rule: ours.
+    readvertised_flows: BTreeMap<crate::wire::nlri::FlowSpecRule, Nlri>,
     /// The routes `attract_traffic` advertises.
     attract_routes: BTreeMap<AttractKey, Nlri>,
     tracker: BestRouteTracker<TrackedEntry, Nlri, RouteAttributes>,
@@ -254,6 +256,7 @@ impl Instance {
             readvertised: BTreeMap::new(),
             readvertised_routes: BTreeMap::new(),
             attract: None,
+            readvertised_flows: BTreeMap::new(),
             attract_routes: BTreeMap::new(),
             tracker: BestRouteTracker::new(order),
             neighbours: BTreeMap::new(),
@@ -518,6 +521,10 @@ impl Instance {
             match change {
                 BestChange::NewBest { entry, route } => {
                     if let TrackedEntry::Flow(rule) = &entry {
+                        self.readvertise_flow(rule, &route, &mut outcome);
+                        if !self.imported(&route) {
+                            continue;
+                        }
                         if let Some(target) = self.redirect_target(&route, &mut outcome) {
                             outcome.redirects.push(RedirectChange::Start {
                                 rule: (**rule).clone(),
@@ -540,6 +547,9 @@ impl Instance {
                     if let TrackedEntry::Flow(rule) = &entry {
                         // Only the last removal stops it (reference §2.3).
                         if last {
+                            self.unreadvertise_flow(rule, &mut outcome);
+                        }
+                        if last && self.imported(&route) {
                             if let Some(target) =
                                 self.redirect_target(&route, &mut RouteOutcome::default())
                             {
@@ -771,7 +781,7 @@ impl Instance {
         };
         match records {
             Some(records) => {
-                let first = self.readvertised.is_empty();
+                let first = self.readvertised.is_empty() && self.readvertised_flows.is_empty();
                 if self.readvertised.insert(prefix, records).is_some() {
                     return;
                 }
@@ -790,7 +800,10 @@ impl Instance {
                 if let Some(nlri) = self.attract_routes.remove(&AttractKey::FlowSpec(network)) {
                     outcome.withdraw.push(nlri);
                 }
-                if self.readvertised.is_empty() && self.static_prefixes().is_empty() {
+                if self.readvertised.is_empty()
+                    && self.readvertised_flows.is_empty()
+                    && self.static_prefixes().is_empty()
+                {
                     let defaults: Vec<AttractKey> = self
                         .attract_routes
                         .keys()
@@ -802,6 +815,94 @@ impl Instance {
                             outcome.withdraw.push(nlri);
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// With `attract_traffic`, a readvertisable FlowSpec route is advertised again with our RD,
+    /// to the `to_rt`, with the RT-Records of its path and a redirect to the first
+    /// `redirect_rts` (reference §2.3, §8); the first readvertisement brings the default routes.
+    fn readvertise_flow(
+        &mut self,
+        rule: &crate::wire::nlri::FlowSpecRule,
+        route: &Route<Nlri, RouteAttributes>,
+        outcome: &mut RouteOutcome,
+    ) {
+        if self.attract.is_none() || self.readvertised_flows.contains_key(rule) {
+            return;
+        }
+        let Some(records) = self.readvertisable(route) else {
+            return;
+        };
+        let (Some(to_rt), Some(redirect)) = (
+            self.attract_to_rt(),
+            self.attract
+                .as_ref()
+                .and_then(|a| a.redirect_rts.first().copied()),
+        ) else {
+            return;
+        };
+        let first = self.readvertised.is_empty() && self.readvertised_flows.is_empty();
+        let ours = crate::wire::nlri::FlowSpecRule {
+            rd: Some(self.identity.rd()),
+            ..rule.clone()
+        };
+        let mut communities = vec![ExtendedCommunity::RouteTarget { target: to_rt }];
+        communities.extend(
+            records
+                .iter()
+                .map(|&target| ExtendedCommunity::RtRecord { target }),
+        );
+        communities.push(ExtendedCommunity::RedirectToRouteTarget { target: redirect });
+        let nlri = Nlri::FlowSpec(ours);
+        self.readvertised_flows.insert(rule.clone(), nlri.clone());
+        if first {
+            let keys: Vec<EndpointKey> = self.endpoints.keys().cloned().collect();
+            for key in keys {
+                outcome.advertise.extend(self.default_route_via(&key));
+            }
+        }
+        outcome.advertise.push((
+            nlri,
+            RouteAttributes {
+                next_hop: WireNextHop::None,
+                attributes: PathAttributes {
+                    list: vec![
+                        PathAttribute::Origin(Origin::Igp),
+                        PathAttribute::AsPath(AsPath::default()),
+                        PathAttribute::LocalPref(DEFAULT_LOCAL_PREF),
+                        PathAttribute::ExtendedCommunities(communities),
+                    ],
+                },
+            },
+        ));
+    }
+
+    /// The readvertised FlowSpec route goes; with it the default routes when nothing else is
+    /// readvertised or statically attracted.
+    fn unreadvertise_flow(
+        &mut self,
+        rule: &crate::wire::nlri::FlowSpecRule,
+        outcome: &mut RouteOutcome,
+    ) {
+        let Some(nlri) = self.readvertised_flows.remove(rule) else {
+            return;
+        };
+        outcome.withdraw.push(nlri);
+        if self.readvertised.is_empty()
+            && self.readvertised_flows.is_empty()
+            && self.static_prefixes().is_empty()
+        {
+            let defaults: Vec<AttractKey> = self
+                .attract_routes
+                .keys()
+                .filter(|k| matches!(k, AttractKey::Default(_)))
+                .cloned()
+                .collect();
+            for k in defaults {
+                if let Some(nlri) = self.attract_routes.remove(&k) {
+                    outcome.withdraw.push(nlri);
                 }
             }
         }
@@ -898,7 +999,10 @@ impl Instance {
         if self.attract.is_some() {
             let mut out = Vec::new();
             let statics = self.static_prefixes();
-            if !self.readvertised.is_empty() || !statics.is_empty() {
+            if !self.readvertised.is_empty()
+                || !self.readvertised_flows.is_empty()
+                || !statics.is_empty()
+            {
                 out.extend(self.default_route_via(key));
             }
             // Static destinations are attracted once, by the first endpoint (reference §2.3).
@@ -981,7 +1085,10 @@ impl Instance {
             (VpnType::Evpn, Nlri::Evpn(EvpnRoute::InclusiveMulticast { rd, originator, .. })) => {
                 Some(TrackedEntry::Multicast(*originator, *rd))
             }
-            (VpnType::Ipvpn, Nlri::FlowSpec(rule)) if rule.rd.is_some() && self.imported(route) => {
+            (VpnType::Ipvpn, Nlri::FlowSpec(rule))
+                if rule.rd.is_some()
+                    && (self.imported(route) || self.readvertisable(route).is_some()) =>
+            {
                 Some(TrackedEntry::Flow(Box::new(rule.clone())))
             }
             (VpnType::Ipvpn, Nlri::Vpn(v)) => {

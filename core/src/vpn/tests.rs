@@ -1586,3 +1586,52 @@ fn mac_mobility_sequence_numbers_decide_between_moving_macs() {
         "{attrs:?}"
     );
 }
+
+#[test]
+fn attract_traffic_readvertises_flowspec_routes_with_our_rd_and_rt_records() {
+    // reference §8: readvertised FlowSpec route ⇒ default route to RT4 + FlowSpec with the
+    // instance RD, RT4, RT-Record of RT3, redirect to RT5.
+    let mut h = harness();
+    attach(&mut h, 1, ATTRACT_ATTACH);
+    h.receive(1, flowspec_update(false, &["64512:300"], "64512:999"));
+    let sent = sent_routes(&h);
+    let default = sent
+        .iter()
+        .any(|(up, n, _)| *up && matches!(n, Nlri::Vpn(v) if v.prefix.is_empty()));
+    assert!(default, "a default route: {sent:?}");
+    let flow = sent.iter().find_map(|(up, n, a)| match n {
+        Nlri::FlowSpec(rule) if *up => Some((rule.clone(), a.clone()?)),
+        _ => None,
+    });
+    let (rule, attrs) = flow.expect("a FlowSpec route");
+    let vrf_rd = h
+        .speaker
+        .vpn()
+        .instance_by_external_id("classifier")
+        .map(|i| i.identity.rd());
+    assert_eq!(rule.rd, vrf_rd);
+    let comms = attrs.extended_communities();
+    assert!(
+        comms.contains(&ExtendedCommunity::RouteTarget {
+            target: "64512:400".parse().expect("rt")
+        }),
+        "{comms:?}"
+    );
+    assert!(
+        comms.contains(&ExtendedCommunity::RtRecord {
+            target: "64512:300".parse().expect("rt")
+        }),
+        "{comms:?}"
+    );
+    assert!(
+        comms.contains(&ExtendedCommunity::RedirectToRouteTarget {
+            target: "64512:500".parse().expect("rt")
+        }),
+        "{comms:?}"
+    );
+    // Its withdrawal withdraws both.
+    let before = sent_routes(&h).iter().filter(|(up, ..)| !up).count();
+    h.receive(1, flowspec_update(true, &[], ""));
+    let after = sent_routes(&h).iter().filter(|(up, ..)| !up).count();
+    assert_eq!(after, before + 2);
+}
