@@ -400,6 +400,12 @@ impl Speaker {
         &self.vpn
     }
 
+    /// The VPN instances, for tests.
+    #[cfg(test)]
+    pub(crate) fn vpn_mut(&mut self) -> &mut VpnManager {
+        &mut self.vpn
+    }
+
     /// Declares the driver of a VPN type: what it can do and its local address (next hop of
     /// our routes, tunnel endpoint). Attaches of a type with no driver are refused.
     pub fn register_driver(

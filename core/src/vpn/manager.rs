@@ -160,6 +160,12 @@ impl VpnManager {
         self.settings.dataplane_address.get(&vpn_type).copied()
     }
 
+    /// Makes the next instance id `next` (tests of id exhaustion).
+    #[cfg(test)]
+    pub(crate) fn set_next_instance_id(&mut self, next: u32) {
+        self.next_instance = next;
+    }
+
     /// The driver capabilities of a VPN type.
     pub fn capabilities(&self, vpn_type: VpnType) -> Option<&Capabilities> {
         self.settings.capabilities.get(&vpn_type)
@@ -299,6 +305,12 @@ impl VpnManager {
                 (id, None)
             }
             None => {
+                // reference §2.1: ids are never reused; past 2^32-1 no instance can be made.
+                if self.next_instance == u32::MAX {
+                    return Err(VpnError::Exhausted(
+                        "no VPN instance id left (MaxInstanceIDReached)".to_string(),
+                    ));
+                }
                 let id = InstanceId(self.next_instance);
                 let tunnel = match request.vni {
                     Some(vni) => {
@@ -984,6 +996,9 @@ impl VpnManager {
                 let (Ok(label), Ok(rd)) = (self.labels.allocate(), self.rds.allocate()) else {
                     return ops;
                 };
+                if self.next_instance == u32::MAX {
+                    return ops;
+                }
                 let id = InstanceId(self.next_instance);
                 self.next_instance = self.next_instance.saturating_add(1);
                 let identity = InstanceIdentity {

@@ -1635,3 +1635,144 @@ fn attract_traffic_readvertises_flowspec_routes_with_our_rd_and_rt_records() {
     let after = sent_routes(&h).iter().filter(|(up, ..)| !up).count();
     assert_eq!(after, before + 2);
 }
+
+#[test]
+fn instance_ids_are_never_reused_and_run_out_cleanly() {
+    // reference §8 test_vpn_manager: ids unique; past 2^32-1, MaxInstanceIDReached.
+    let mut h = harness();
+    h.speaker.vpn_mut().set_next_instance_id(u32::MAX - 1);
+    attach(&mut h, 1, EVPN_ATTACH);
+    assert_eq!(reply(&h, 1), &Ok(()));
+    attach(&mut h, 2, &IPVPN_ATTACH);
+    let Err(e) = reply(&h, 2) else {
+        panic!("no id left")
+    };
+    assert_eq!(e.http_status(), 500);
+    assert!(e.to_string().contains("MaxInstanceIDReached"), "{e}");
+}
+
+#[test]
+fn a_redirect_vrf_is_shared_by_the_vrfs_redirecting_to_its_route_target() {
+    // reference §8 test_vpn_manager: redirect instance creation and sharing per RT, removal
+    // when no redirected instance remains.
+    let mut h = harness();
+    attach(&mut h, 1, IPVPN_ATTACH);
+    attach(
+        &mut h,
+        2,
+        &IPVPN_ATTACH
+            .replace("vrf1", "vrf2")
+            .replace("02:00:00:00:00:02", "02:00:00:00:00:03")
+            .replace("tap2", "tap3"),
+    );
+    let before = h.batches.len();
+    // One FlowSpec route imported by both VRFs (same import RT): one redirect VRF, two
+    // classifiers.
+    h.receive(1, flowspec_update(false, &["64512:200"], "64512:300"));
+    let ops: Vec<Operation> = h.batches[before..]
+        .iter()
+        .flat_map(|b| b.1.clone())
+        .collect();
+    let creates = ops
+        .iter()
+        .filter(|o| matches!(o, Operation::CreateInstance(_)))
+        .count();
+    let redirects = ops
+        .iter()
+        .filter(|o| matches!(o, Operation::AddTrafficRedirect { .. }))
+        .count();
+    assert_eq!((creates, redirects), (1, 2), "{ops:?}");
+    h.receive(1, flowspec_update(true, &[], ""));
+    let ops: Vec<Operation> = h.batches[before..]
+        .iter()
+        .flat_map(|b| b.1.clone())
+        .collect();
+    let cleanups = ops
+        .iter()
+        .filter(|o| matches!(o, Operation::CleanupInstance { .. }))
+        .count();
+    assert_eq!(
+        cleanups, 1,
+        "the redirect VRF goes with its last user: {ops:?}"
+    );
+}
+
+#[test]
+fn a_prefix_readvertised_from_two_routes_is_withdrawn_with_the_last() {
+    // reference §8 test_re_advertisement_last.
+    let mut h = harness();
+    attach(&mut h, 1, CHAIN_ATTACH);
+    h.receive(
+        1,
+        vpn_update_with_records("10.70.0.0", 3000, &["64512:300"], &[]),
+    );
+    // The same prefix from another RD (another route of the entry).
+    let second = vpn_update_with_records("10.70.0.0", 3001, &["64512:300"], &[]);
+    let at = second
+        .windows(8)
+        .position(|w| {
+            w == RouteDistinguisher::Ipv4 {
+                addr: REMOTE,
+                number: 7,
+            }
+            .to_bytes()
+        })
+        .expect("rd");
+    let mut second = second;
+    second[at..at + 8].copy_from_slice(
+        &RouteDistinguisher::Ipv4 {
+            addr: REMOTE,
+            number: 8,
+        }
+        .to_bytes(),
+    );
+    h.receive(1, second.clone());
+    let withdrawn = |h: &Harness| sent_routes(h).iter().filter(|(up, ..)| !up).count();
+    let before = withdrawn(&h);
+    // Withdraw the first: the readvertisement stays.
+    let prefix = IpPrefix::V4(Ipv4Prefix::new(Ipv4Addr::new(10, 70, 0, 0), 24).expect("prefix"));
+    let unreach = |number: u16| {
+        let labels = vec![LabelStackEntry::from_label(
+            Label::new(3000).expect("label"),
+            true,
+        )];
+        let route = VpnRoute::new(
+            RouteDistinguisher::Ipv4 {
+                addr: REMOTE,
+                number,
+            },
+            prefix,
+            labels,
+        )
+        .expect("route");
+        let ctx = DecodeContext {
+            families: [Family::EVPN, Family::VPNV4, Family::RTC]
+                .into_iter()
+                .collect(),
+            four_octet_as: true,
+            ..DecodeContext::default()
+        };
+        Update {
+            attributes: PathAttributes {
+                list: vec![PathAttribute::MpUnreach(crate::wire::attr::MpUnreach {
+                    family: Family::VPNV4,
+                    withdrawn: vec![PathNlri {
+                        path_id: None,
+                        nlri: Nlri::Vpn(route),
+                    }],
+                    undecoded_nlri: Vec::new(),
+                })],
+            },
+            ..Update::default()
+        }
+        .encode(&ctx)
+    };
+    h.receive(1, unreach(7));
+    assert_eq!(
+        withdrawn(&h),
+        before,
+        "still readvertised from the second route"
+    );
+    h.receive(1, unreach(8));
+    assert_eq!(withdrawn(&h), before + 1, "withdrawn with the last");
+}
