@@ -1643,7 +1643,7 @@ fn instance_ids_are_never_reused_and_run_out_cleanly() {
     h.speaker.vpn_mut().set_next_instance_id(u32::MAX - 1);
     attach(&mut h, 1, EVPN_ATTACH);
     assert_eq!(reply(&h, 1), &Ok(()));
-    attach(&mut h, 2, &IPVPN_ATTACH);
+    attach(&mut h, 2, IPVPN_ATTACH);
     let Err(e) = reply(&h, 2) else {
         panic!("no id left")
     };
