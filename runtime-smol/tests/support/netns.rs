@@ -56,6 +56,32 @@ impl Lab {
         Some(lab)
     }
 
+    /// Like [`Lab::new`], with namespace names starting with `<root>-<pid>-<tag>-` instead of
+    /// `bpe-<pid>-<tag>-` (tests that want their namespaces told apart by name).
+    pub fn with_root(root: &str, tag: &str) -> Option<Lab> {
+        let prefix = format!("{root}-{}-{tag}-", std::process::id());
+        let dir = std::env::temp_dir().join(format!("bagpipe-{prefix}lab"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("lab directory");
+        let mut lab = Lab {
+            prefix,
+            namespaces: Vec::new(),
+            processes: Vec::new(),
+            dir,
+        };
+        let probe = format!("{}probe", lab.prefix);
+        let created = Command::new("ip")
+            .args(["netns", "add", &probe])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !created {
+            eprintln!("skipped: needs root and netns (could not create network namespace {probe})");
+            return None;
+        }
+        lab.namespaces.push(probe);
+        Some(lab)
+    }
+
     /// Creates namespace `<prefix><short>` with `lo` up and returns its full name.
     pub fn add_ns(&mut self, short: &str) -> String {
         let name = format!("{}{short}", self.prefix);
