@@ -1776,3 +1776,64 @@ fn a_prefix_readvertised_from_two_routes_is_withdrawn_with_the_last() {
     h.receive(1, unreach(8));
     assert_eq!(withdrawn(&h), before + 1, "withdrawn with the last");
 }
+
+#[test]
+fn a_route_whose_route_targets_change_to_include_from_rt_is_readvertised() {
+    // reference §8 test_re_advertisement_1: RT change on NLRI1 to include from_rt.
+    let mut h = harness();
+    attach(&mut h, 1, CHAIN_ATTACH);
+    // First imported only (import RT 64512:200), not readvertised.
+    h.receive(
+        1,
+        vpn_update_with_records("10.72.0.0", 3000, &["64512:200"], &[]),
+    );
+    assert!(readvertisements(&h).iter().all(|r| r.0 != "10.72.0.0/24"));
+    // The same route again with from_rt added: readvertised.
+    h.receive(
+        1,
+        vpn_update_with_records("10.72.0.0", 3000, &["64512:200", "64512:300"], &[]),
+    );
+    assert!(
+        readvertisements(&h).iter().any(|r| r.0 == "10.72.0.0/24"),
+        "{:?}",
+        readvertisements(&h)
+    );
+}
+
+#[test]
+fn removing_a_redirecting_vrf_stops_its_redirections() {
+    // reference §8 "Redirected VRF": stop ⇒ the FlowSpec route's redirection removed.
+    let mut h = harness();
+    attach(&mut h, 1, IPVPN_ATTACH);
+    h.receive(1, flowspec_update(false, &["64512:200"], "64512:300"));
+    assert!(h
+        .speaker
+        .vpn()
+        .instance_by_external_id("redirect-to-ipvpn-64512_300")
+        .is_some());
+    let before = h.batches.len();
+    detach(
+        &mut h,
+        2,
+        r#"{"vpn_type": "ipvpn", "vpn_instance_id": "vrf1", "mac_address": "02:00:00:00:00:02",
+            "ip_address": "10.50.0.11/24", "local_port": {"linuxif": "tap2"}}"#,
+    );
+    assert_eq!(reply(&h, 2), &Ok(()));
+    let ops: Vec<Operation> = h.batches[before..]
+        .iter()
+        .flat_map(|b| b.1.clone())
+        .collect();
+    let cleaned: Vec<u32> = ops
+        .iter()
+        .filter_map(|o| match o {
+            Operation::CleanupInstance { instance } => Some(instance.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cleaned.len(), 2, "the VRF, then its redirect VRF: {ops:?}");
+    assert!(h
+        .speaker
+        .vpn()
+        .instance_by_external_id("redirect-to-ipvpn-64512_300")
+        .is_none());
+}
