@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use bagpipe_core::wire::MacAddress;
 use netlink_packet_core::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use netlink_packet_route::link::{
-    BridgeStpState, InfoBridge, InfoData, InfoKind, InfoVxlan, LinkAttribute, LinkFlags, LinkInfo,
-    LinkMessage,
+    BridgeStpState, InfoBridge, InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoPortKind,
+    InfoVxlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
@@ -72,7 +72,10 @@ pub(crate) struct VxlanParams {
 }
 
 /// `ip link add <name> up master <bridge> type vxlan id <vni> local <addr> dstport <port>
-/// nolearning proxy` (reference §6.3; `proxy` answers ARP from the neighbour table).
+/// nolearning`. Not `proxy` (BaGPipe-BGP's choice): a proxying VXLAN device consumes every ARP
+/// packet, so a MAC advertised without its IP (FRR does) is never resolved and ARP replies
+/// never cross the tunnel. ARP suppression is the bridge's instead: [`neigh_suppress`] on the
+/// VXLAN port, with the neighbour entries on the bridge (as FRR does).
 pub(crate) fn add_vxlan(name: &str, params: VxlanParams, master: u32) -> Request {
     let local = match params.local {
         IpAddr::V4(a) => InfoVxlan::Local(a),
@@ -91,7 +94,6 @@ pub(crate) fn add_vxlan(name: &str, params: VxlanParams, master: u32) -> Request
                 local,
                 InfoVxlan::Port(params.port),
                 InfoVxlan::Learning(false),
-                InfoVxlan::Proxy(true),
             ])),
         ]),
     ];
@@ -102,6 +104,28 @@ pub(crate) fn add_vxlan(name: &str, params: VxlanParams, master: u32) -> Request
             "create vxlan {name} id {} local {} dstport {}",
             params.vni, params.local, params.port
         ),
+        tolerate: &[],
+    }
+}
+
+/// `ip link set <name> type bridge_slave neigh_suppress on`: the bridge answers ARP and
+/// neighbour solicitations for the entries it knows instead of flooding them through the port
+/// (RFC 7432 §10, ARP suppression), and floods the others.
+pub(crate) fn neigh_suppress(name: &str) -> Request {
+    let mut message = LinkMessage::default();
+    message.attributes = vec![
+        LinkAttribute::IfName(name.to_string()),
+        LinkAttribute::LinkInfo(vec![
+            LinkInfo::PortKind(InfoPortKind::Bridge),
+            LinkInfo::PortData(InfoPortData::BridgePort(vec![
+                InfoBridgePort::NeighSupress(true),
+            ])),
+        ]),
+    ];
+    Request {
+        message: RouteNetlinkMessage::NewLink(message),
+        flags: 0,
+        what: format!("set {name} neigh_suppress on"),
         tolerate: &[],
     }
 }
@@ -293,7 +317,7 @@ impl VxlanView {
             && self.local == Some(params.local)
             && self.port == Some(params.port)
             && self.learning == Some(false)
-            && self.proxy == Some(true)
+            && self.proxy != Some(true)
     }
 }
 

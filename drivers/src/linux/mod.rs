@@ -74,6 +74,9 @@ pub struct InstanceState {
     /// The VXLAN device's interface index.
     #[serde(skip)]
     vxlan_index: u32,
+    /// The bridge's interface index (neighbour entries live on the bridge).
+    #[serde(skip)]
+    bridge_index: u32,
     /// The VNI.
     pub vni: u32,
     /// Local ports.
@@ -286,6 +289,9 @@ impl LinuxEvpnDriver {
             }
         };
 
+        // ARP suppression by the bridge (see `messages::add_vxlan`), also on a reused device.
+        self.run(messages::neigh_suppress(&vxlan_name))?;
+
         let state = self
             .instances
             .entry(spec.instance)
@@ -296,6 +302,7 @@ impl LinuxEvpnDriver {
                 vxlan_if: vxlan_name.clone(),
                 vxlan_is_ours,
                 vxlan_index,
+                bridge_index,
                 vni,
                 ports: BTreeSet::new(),
                 remote_macs: BTreeMap::new(),
@@ -307,6 +314,7 @@ impl LinuxEvpnDriver {
         state.vxlan_if = vxlan_name;
         state.vxlan_is_ours = vxlan_is_ours;
         state.vxlan_index = vxlan_index;
+        state.bridge_index = bridge_index;
         Ok(())
     }
 
@@ -334,8 +342,9 @@ impl LinuxEvpnDriver {
             for entry in &state.flood {
                 requests.push(flood_request(Change::Remove, vxlan, entry));
             }
+            let bridge = (state.bridge_index, state.linux_bridge.as_str());
             for (ip, mac) in &state.neighbours {
-                requests.push(messages::neighbour(Change::Remove, vxlan, *ip, *mac));
+                requests.push(messages::neighbour(Change::Remove, bridge, *ip, *mac));
             }
         }
         if state.bridge_is_ours {
@@ -451,6 +460,7 @@ impl LinuxEvpnDriver {
     fn entry_requests(&mut self, op: &Operation) -> Result<Vec<Request>, DriverError> {
         let state = self.instance(op.instance())?;
         let vxlan = (state.vxlan_index, state.vxlan_if.as_str());
+        let bridge = (state.bridge_index, state.linux_bridge.as_str());
         let requests = match op {
             Operation::SetupRemoteEndpoint { endpoint, .. } => {
                 let Destination::Mac(mac) = endpoint.destination else {
@@ -481,7 +491,12 @@ impl LinuxEvpnDriver {
             }
             Operation::AddNeighbour { entry, .. } => {
                 state.neighbours.insert(entry.ip, entry.mac);
-                vec![messages::neighbour(Change::Add, vxlan, entry.ip, entry.mac)]
+                vec![messages::neighbour(
+                    Change::Add,
+                    bridge,
+                    entry.ip,
+                    entry.mac,
+                )]
             }
             Operation::RemoveNeighbour { entry, .. } => {
                 if state.neighbours.get(&entry.ip) != Some(&entry.mac) {
@@ -490,7 +505,7 @@ impl LinuxEvpnDriver {
                 state.neighbours.remove(&entry.ip);
                 vec![messages::neighbour(
                     Change::Remove,
-                    vxlan,
+                    bridge,
                     entry.ip,
                     entry.mac,
                 )]
