@@ -11,3 +11,4 @@
 
 pub mod dummy;
 pub mod linux;
+pub mod linux_ipvpn;

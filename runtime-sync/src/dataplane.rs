@@ -63,6 +63,27 @@ impl DataplaneHost {
                         .map_err(|e| format!("the linux E-VPN driver cannot clean up: {e}"))?;
                     Box::new(driver)
                 }
+                (VpnType::Ipvpn, DriverKind::Linux) => {
+                    let mut ipvpn_config = bagpipe_drivers::linux_ipvpn::LinuxIpvpnConfig::default();
+                    match config.options.get("mpls_interface") {
+                        Some(bagpipe_core::config::DriverOption::Text(name)) if !name.is_empty() => {
+                            ipvpn_config.mpls_interface = Some(name.clone());
+                        }
+                        None | Some(bagpipe_core::config::DriverOption::Text(_)) => {}
+                        Some(other) => {
+                            return Err(format!(
+                                "DATAPLANE_DRIVER_IPVPN.mpls_interface: {other:?} is not an interface name"
+                            ))
+                        }
+                    }
+                    let mut driver =
+                        bagpipe_drivers::linux_ipvpn::LinuxIpvpnDriver::new(ipvpn_config)
+                            .map_err(|e| format!("the linux IP-VPN driver cannot start: {e}"))?;
+                    driver
+                        .cleanup_all()
+                        .map_err(|e| format!("the linux IP-VPN driver cannot clean up: {e}"))?;
+                    Box::new(driver)
+                }
                 (_, kind) => {
                     return Err(format!(
                         "DATAPLANE_DRIVER_{}.dataplane_driver: the {kind:?} driver for {} is not available in this version (use dummy{})",
