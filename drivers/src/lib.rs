@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | [`dummy::DummyDriver`] | both | nothing; records the operations |
 //! | [`linux::LinuxEvpnDriver`] | E-VPN | bridge, VXLAN device, FDB and neighbour entries, over netlink |
+//! | [`linux_ipvpn::LinuxIpvpnDriver`] | IP-VPN | VRF device and table, rules, MPLS routes, over netlink |
 
 pub mod dummy;
 pub mod linux;

@@ -1,6 +1,6 @@
 //! The dataplane drivers a daemon runs, built from the configuration (reference §6):
-//! `dummy` for both VPN types and `linux` for E-VPN. A driver the configuration names but this
-//! version does not have is refused at start with a message naming the configuration key.
+//! `dummy` and `linux` for both VPN types. A driver the configuration names but this version does
+//! not have (`ovs`) is refused at start with a message naming the configuration key.
 
 use bagpipe_core::config::{DriverKind, ResolvedConfig, VpnType};
 use bagpipe_core::dataplane::{ApplyError, Capabilities, DataplaneDriver, Operation};
@@ -86,10 +86,9 @@ impl DataplaneHost {
                 }
                 (_, kind) => {
                     return Err(format!(
-                        "DATAPLANE_DRIVER_{}.dataplane_driver: the {kind:?} driver for {} is not available in this version (use dummy{})",
+                        "DATAPLANE_DRIVER_{}.dataplane_driver: the {kind:?} driver for {} is not available in this version (use dummy or linux)",
                         vpn_type.name().to_uppercase(),
                         vpn_type.name(),
-                        if vpn_type == VpnType::Evpn { " or linux" } else { "" }
                     ))
                 }
             };

@@ -223,7 +223,14 @@ pub fn decode_update(body: &[u8], ctx: &DecodeContext) -> DecodedUpdate {
 
     // Most UPDATEs carry a handful of attributes: one allocation for them.
     update.attributes.list = Vec::with_capacity(if attrs.is_empty() { 0 } else { 8 });
-    let mut seen = [false; 256];
+    // Attribute codes seen so far: a 256-bit set (zeroing 32 octets, not 256, per UPDATE).
+    let mut seen = [0u64; 4];
+    let mut saw = |code: u8| {
+        let (word, bit) = (usize::from(code >> 6), 1u64 << (code & 63));
+        let before = seen[word] & bit != 0;
+        seen[word] |= bit;
+        before
+    };
     let mut a = Reader::new(attrs);
     while !a.is_empty() {
         let header = (a.u8(), a.u8());
@@ -261,7 +268,7 @@ pub fn decode_update(body: &[u8], ctx: &DecodeContext) -> DecodedUpdate {
         };
         let full = || attribute_bytes(attr_flags, attr_code, value.len(), value);
         // RFC 7606 §3(g): duplicates are discarded, except MP ones, which reset.
-        if std::mem::replace(&mut seen[usize::from(attr_code)], true) {
+        if saw(attr_code) {
             if matches!(attr_code, code::MP_REACH_NLRI | code::MP_UNREACH_NLRI) {
                 disposition.raise(reset(
                     sub::MALFORMED_ATTRIBUTE_LIST,
@@ -355,7 +362,7 @@ pub fn decode_update(body: &[u8], ctx: &DecodeContext) -> DecodedUpdate {
             (code::LOCAL_PREF, ctx.ibgp),
         ];
         for (c, required) in mandatory {
-            if required && !seen[usize::from(c)] {
+            if required && seen[usize::from(c >> 6)] & (1u64 << (c & 63)) == 0 {
                 disposition.raise(Disposition::TreatAsWithdraw {
                     reasons: vec![AttributeProblem {
                         code: c,
