@@ -10,68 +10,15 @@ mod daemon_support;
 mod peers;
 
 use daemon_support::OurDaemon;
-use peers::{installed, wait_until, PeerProcess, TestDir};
+use peers::{
+    http, installed, looking_glass as lg, sync_daemon_binary, wait_until, PeerProcess, TestDir,
+};
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let Ok(mut stream) = TcpStream::connect(addr) else {
-        return (0, String::new());
-    };
-    let request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    if stream.write_all(request.as_bytes()).is_err() {
-        return (0, String::new());
-    }
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
-
-fn lg(api: &str, path: &str) -> Value {
-    let (_, body) = http(api, "GET", &format!("/looking-glass/{path}"), "");
-    serde_json::from_str(&body).unwrap_or(Value::Null)
-}
-
-fn sync_binary() -> PathBuf {
-    let ours = PathBuf::from(env!("CARGO_BIN_EXE_bagpipe-bgp"));
-    let sibling = ours.with_file_name("bagpipe-bgp-sync");
-    let release = ours
-        .parent()
-        .and_then(|p| p.file_name())
-        .is_some_and(|n| n == "release");
-    let mut build = Command::new(env!("CARGO"));
-    build.args([
-        "build",
-        "-q",
-        "-p",
-        "bagpipe-sync",
-        "--bin",
-        "bagpipe-bgp-sync",
-    ]);
-    if release {
-        build.arg("--release");
-    }
-    assert!(build.status().is_ok_and(|s| s.success()) && sibling.exists());
-    sibling
-}
 
 fn gobgp_rr(dir: &Path, rr: &str, port: u16, api: u16) -> PeerProcess {
     let families: String = ["l2vpn-evpn", "l3vpn-ipv4-unicast", "rtc", "l3vpn-ipv4-flowspec"]
@@ -385,5 +332,5 @@ fn two_nodes_and_gobgp_smol() {
 
 #[test]
 fn two_nodes_and_gobgp_sync() {
-    run(&sync_binary(), "sync", 6, 11821);
+    run(&sync_daemon_binary(), "sync", 6, 11821);
 }

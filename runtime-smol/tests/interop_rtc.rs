@@ -11,10 +11,8 @@ mod daemon_support;
 mod peers;
 
 use daemon_support::OurDaemon;
-use peers::{installed, wait_until, PeerProcess, TestDir};
+use peers::{http, installed, wait_until, PeerProcess, TestDir};
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -25,29 +23,6 @@ const OURS: &str = "127.0.9.2";
 const PORT: u16 = 11851;
 const RR_API: u16 = 51851;
 const OUR_API: &str = "127.0.9.2:11852";
-
-fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let Ok(mut stream) = TcpStream::connect(addr) else {
-        return (0, String::new());
-    };
-    let request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(request.as_bytes());
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
 
 fn received_routes() -> String {
     let (_, body) = http(OUR_API, "GET", "/looking-glass/bgp/routes", "");

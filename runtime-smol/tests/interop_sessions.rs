@@ -26,38 +26,9 @@ impl Runtime {
     fn binary(self) -> PathBuf {
         match self {
             Runtime::Smol => PathBuf::from(env!("CARGO_BIN_EXE_bagpipe-bgp")),
-            Runtime::Sync => sync_binary(),
+            Runtime::Sync => peers::sync_daemon_binary(),
         }
     }
-}
-
-/// `bagpipe-bgp-sync` lives in another package: build it with the same profile, next to ours.
-fn sync_binary() -> PathBuf {
-    let ours = PathBuf::from(env!("CARGO_BIN_EXE_bagpipe-bgp"));
-    let sibling = ours.with_file_name("bagpipe-bgp-sync");
-    let release = ours
-        .parent()
-        .and_then(|p| p.file_name())
-        .is_some_and(|n| n == "release");
-    let mut build = std::process::Command::new(env!("CARGO"));
-    build.args([
-        "build",
-        "-q",
-        "-p",
-        "bagpipe-sync",
-        "--bin",
-        "bagpipe-bgp-sync",
-    ]);
-    if release {
-        build.arg("--release");
-    }
-    let status = build.status().expect("cargo build of bagpipe-bgp-sync");
-    assert!(
-        status.success() && sibling.exists(),
-        "cannot build {}",
-        sibling.display()
-    );
-    sibling
 }
 
 fn skip_without(programs: &[&str]) -> bool {

@@ -130,3 +130,46 @@ impl DataplaneHost {
 pub fn describe(error: &ApplyError) -> String {
     error.to_string()
 }
+
+/// What both daemons have once started: the configuration, the drivers, and the speaker that
+/// knows them.
+pub struct Started {
+    /// The configuration.
+    pub loaded: crate::host::LoadedConfig,
+    /// The drivers.
+    pub dataplane: DataplaneHost,
+    /// The speaker.
+    pub speaker: Speaker,
+}
+
+/// Loads the configuration, sets up logging, starts the drivers and makes the speaker, for the
+/// daemon `program` on `runtime`; on failure, prints why (naming `program`) and gives the exit
+/// code (2: bad configuration or logging; 1: a driver cannot start).
+pub fn start_daemon(
+    program: &str,
+    runtime: &str,
+    args: &crate::host::CommonArgs,
+) -> Result<Started, u8> {
+    let loaded = crate::host::load_config(args.config_file.as_deref(), args.config_format)
+        .map_err(|e| {
+            eprintln!("{program}: configuration refused: {e}");
+            2u8
+        })?;
+    crate::host::init_logging(args, &loaded.daemon.logging).map_err(|e| {
+        eprintln!("{program}: cannot set up logging: {e}");
+        2u8
+    })?;
+    crate::host::log_startup(runtime, &loaded);
+    let dataplane = DataplaneHost::from_config(&loaded.daemon, &loaded.resolved).map_err(|e| {
+        tracing::error!("{e}");
+        eprintln!("{program}: {}: {e}", loaded.source);
+        2u8
+    })?;
+    let mut speaker = Speaker::new(loaded.resolved.speaker.clone(), crate::host::seed());
+    dataplane.register(&mut speaker);
+    Ok(Started {
+        loaded,
+        dataplane,
+        speaker,
+    })
+}

@@ -210,6 +210,26 @@ pub struct Instance {
     neighbours: BTreeMap<NeighbourEntry, usize>,
 }
 
+/// The attributes of a route we originate: ORIGIN IGP, empty AS_PATH, LOCAL_PREF and the
+/// extended communities (RFC 4271 §5.1; BaGPipe-BGP's routes carry the same).
+fn local_route_attributes(
+    next_hop: WireNextHop,
+    local_pref: u32,
+    communities: Vec<ExtendedCommunity>,
+) -> RouteAttributes {
+    RouteAttributes {
+        next_hop,
+        attributes: PathAttributes {
+            list: vec![
+                PathAttribute::Origin(Origin::Igp),
+                PathAttribute::AsPath(AsPath::default()),
+                PathAttribute::LocalPref(local_pref),
+                PathAttribute::ExtendedCommunities(communities),
+            ],
+        },
+    }
+}
+
 /// A route advertised by `attract_traffic`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum AttractKey {
@@ -325,17 +345,7 @@ impl Instance {
         let mut communities = self.route_target_communities();
         communities.extend(self.encapsulation_communities());
         communities.push(ExtendedCommunity::ConsistentHashSortOrder { order: lb_order });
-        RouteAttributes {
-            next_hop,
-            attributes: PathAttributes {
-                list: vec![
-                    PathAttribute::Origin(Origin::Igp),
-                    PathAttribute::AsPath(AsPath::default()),
-                    PathAttribute::LocalPref(local_pref),
-                    PathAttribute::ExtendedCommunities(communities),
-                ],
-            },
-        }
+        local_route_attributes(next_hop, local_pref, communities)
     }
 
     /// Our next hop for a route of `prefix` (E-VPN routes: `None`): for VPN-IPv6 over an IPv4
@@ -384,23 +394,20 @@ impl Instance {
             IpAddr::V4(a) => a.octets().to_vec(),
             IpAddr::V6(a) => a.octets().to_vec(),
         };
-        let attrs = RouteAttributes {
-            next_hop: WireNextHop::Ipv4(self.identity.bgp_address),
-            attributes: PathAttributes {
-                list: vec![
-                    PathAttribute::Origin(Origin::Igp),
-                    PathAttribute::AsPath(AsPath::default()),
-                    PathAttribute::LocalPref(DEFAULT_LOCAL_PREF),
-                    PathAttribute::ExtendedCommunities(communities),
-                    PathAttribute::PmsiTunnel(PmsiTunnel {
-                        flags: 0,
-                        tunnel_type: PmsiTunnel::INGRESS_REPLICATION,
-                        label: self.tunnel_label_field(),
-                        tunnel_id,
-                    }),
-                ],
-            },
-        };
+        let mut attrs = local_route_attributes(
+            WireNextHop::Ipv4(self.identity.bgp_address),
+            DEFAULT_LOCAL_PREF,
+            communities,
+        );
+        attrs
+            .attributes
+            .list
+            .push(PathAttribute::PmsiTunnel(PmsiTunnel {
+                flags: 0,
+                tunnel_type: PmsiTunnel::INGRESS_REPLICATION,
+                label: self.tunnel_label_field(),
+                tunnel_id,
+            }));
         Some((nlri, attrs))
     }
 
@@ -736,17 +743,11 @@ impl Instance {
         });
         Some((
             Nlri::Vpn(route),
-            RouteAttributes {
-                next_hop: self.dataplane_next_hop_for(Some(&prefix)),
-                attributes: PathAttributes {
-                    list: vec![
-                        PathAttribute::Origin(Origin::Igp),
-                        PathAttribute::AsPath(AsPath::default()),
-                        PathAttribute::LocalPref(DEFAULT_LOCAL_PREF),
-                        PathAttribute::ExtendedCommunities(communities),
-                    ],
-                },
-            },
+            local_route_attributes(
+                self.dataplane_next_hop_for(Some(&prefix)),
+                DEFAULT_LOCAL_PREF,
+                communities,
+            ),
         ))
     }
 
@@ -804,17 +805,7 @@ impl Instance {
                     && self.readvertised_flows.is_empty()
                     && self.static_prefixes().is_empty()
                 {
-                    let defaults: Vec<AttractKey> = self
-                        .attract_routes
-                        .keys()
-                        .filter(|k| matches!(k, AttractKey::Default(_)))
-                        .cloned()
-                        .collect();
-                    for k in defaults {
-                        if let Some(nlri) = self.attract_routes.remove(&k) {
-                            outcome.withdraw.push(nlri);
-                        }
-                    }
+                    self.withdraw_default_routes(outcome);
                 }
             }
         }
@@ -865,17 +856,7 @@ impl Instance {
         }
         outcome.advertise.push((
             nlri,
-            RouteAttributes {
-                next_hop: WireNextHop::None,
-                attributes: PathAttributes {
-                    list: vec![
-                        PathAttribute::Origin(Origin::Igp),
-                        PathAttribute::AsPath(AsPath::default()),
-                        PathAttribute::LocalPref(DEFAULT_LOCAL_PREF),
-                        PathAttribute::ExtendedCommunities(communities),
-                    ],
-                },
-            },
+            local_route_attributes(WireNextHop::None, DEFAULT_LOCAL_PREF, communities),
         ));
     }
 
@@ -894,16 +875,21 @@ impl Instance {
             && self.readvertised_flows.is_empty()
             && self.static_prefixes().is_empty()
         {
-            let defaults: Vec<AttractKey> = self
-                .attract_routes
-                .keys()
-                .filter(|k| matches!(k, AttractKey::Default(_)))
-                .cloned()
-                .collect();
-            for k in defaults {
-                if let Some(nlri) = self.attract_routes.remove(&k) {
-                    outcome.withdraw.push(nlri);
-                }
+            self.withdraw_default_routes(outcome);
+        }
+    }
+
+    /// Withdraws every default route `attract_traffic` advertised.
+    fn withdraw_default_routes(&mut self, outcome: &mut RouteOutcome) {
+        let defaults: Vec<AttractKey> = self
+            .attract_routes
+            .keys()
+            .filter(|k| matches!(k, AttractKey::Default(_)))
+            .cloned()
+            .collect();
+        for k in defaults {
+            if let Some(nlri) = self.attract_routes.remove(&k) {
+                outcome.withdraw.push(nlri);
             }
         }
     }
@@ -939,17 +925,11 @@ impl Instance {
             .insert(AttractKey::Default(key.clone()), nlri.clone());
         Some((
             nlri,
-            RouteAttributes {
-                next_hop: self.dataplane_next_hop_for(Some(&any)),
-                attributes: PathAttributes {
-                    list: vec![
-                        PathAttribute::Origin(Origin::Igp),
-                        PathAttribute::AsPath(AsPath::default()),
-                        PathAttribute::LocalPref(DEFAULT_LOCAL_PREF),
-                        PathAttribute::ExtendedCommunities(communities),
-                    ],
-                },
-            },
+            local_route_attributes(
+                self.dataplane_next_hop_for(Some(&any)),
+                DEFAULT_LOCAL_PREF,
+                communities,
+            ),
         ))
     }
 
@@ -980,17 +960,7 @@ impl Instance {
         self.attract_routes.insert(key, nlri.clone());
         Some((
             nlri,
-            RouteAttributes {
-                next_hop: WireNextHop::None,
-                attributes: PathAttributes {
-                    list: vec![
-                        PathAttribute::Origin(Origin::Igp),
-                        PathAttribute::AsPath(AsPath::default()),
-                        PathAttribute::LocalPref(DEFAULT_LOCAL_PREF),
-                        PathAttribute::ExtendedCommunities(communities),
-                    ],
-                },
-            },
+            local_route_attributes(WireNextHop::None, DEFAULT_LOCAL_PREF, communities),
         ))
     }
 

@@ -2,11 +2,10 @@
 //! file (`--config-file`), or runs the embedded default configuration; on SIGTERM or SIGINT it
 //! sends a Cease (Administrative Shutdown, RFC 8203) to every peer before it exits.
 
-use bagpipe_core::speaker::Speaker;
 use bagpipe_smol::daemon::run_engine;
 use bagpipe_sync::api_bridge::start_api;
-use bagpipe_sync::dataplane::DataplaneHost;
-use bagpipe_sync::host::{init_logging, load_config, log_startup, seed, CommonArgs};
+use bagpipe_sync::dataplane::{start_daemon, Started};
+use bagpipe_sync::host::CommonArgs;
 use clap::Parser;
 use smol::stream::StreamExt;
 use std::process::ExitCode;
@@ -21,31 +20,14 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let loaded = match load_config(
-        args.common.config_file.as_deref(),
-        args.common.config_format,
-    ) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            eprintln!("bagpipe-bgp: configuration refused: {e}");
-            return ExitCode::from(2);
-        }
+    let Started {
+        loaded,
+        dataplane,
+        mut speaker,
+    } = match start_daemon("bagpipe-bgp", "smol", &args.common) {
+        Ok(started) => started,
+        Err(code) => return ExitCode::from(code),
     };
-    if let Err(e) = init_logging(&args.common, &loaded.daemon.logging) {
-        eprintln!("bagpipe-bgp: cannot set up logging: {e}");
-        return ExitCode::from(2);
-    }
-    log_startup("smol", &loaded);
-    let dataplane = match DataplaneHost::from_config(&loaded.daemon, &loaded.resolved) {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("bagpipe-bgp: {}: {e}", loaded.source);
-            return ExitCode::from(2);
-        }
-    };
-    let mut speaker = Speaker::new(loaded.resolved.speaker.clone(), seed());
-    dataplane.register(&mut speaker);
     let result = smol::block_on(async {
         let (stop_tx, stop_rx) = smol::channel::bounded::<String>(1);
         let mut signals =

@@ -1,10 +1,9 @@
 //! `bagpipe-bgp-sync`: the same speaker as `bagpipe-bgp` on one thread and a poll loop, for
 //! embedded hosts and tests. Same options; SIGTERM or SIGINT sends a Cease to every peer.
 
-use bagpipe_core::speaker::Speaker;
 use bagpipe_sync::api_bridge::start_api;
-use bagpipe_sync::dataplane::DataplaneHost;
-use bagpipe_sync::host::{init_logging, load_config, log_startup, seed, CommonArgs};
+use bagpipe_sync::dataplane::{start_daemon, Started};
+use bagpipe_sync::host::CommonArgs;
 use bagpipe_sync::http::Waker;
 use bagpipe_sync::run_engine;
 use clap::Parser;
@@ -22,21 +21,14 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let loaded = match load_config(
-        args.common.config_file.as_deref(),
-        args.common.config_format,
-    ) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            eprintln!("bagpipe-bgp-sync: configuration refused: {e}");
-            return ExitCode::from(2);
-        }
+    let Started {
+        loaded,
+        mut dataplane,
+        mut speaker,
+    } = match start_daemon("bagpipe-bgp-sync", "sync", &args.common) {
+        Ok(started) => started,
+        Err(code) => return ExitCode::from(code),
     };
-    if let Err(e) = init_logging(&args.common, &loaded.daemon.logging) {
-        eprintln!("bagpipe-bgp-sync: cannot set up logging: {e}");
-        return ExitCode::from(2);
-    }
-    log_startup("sync", &loaded);
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
@@ -44,16 +36,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let mut dataplane = match DataplaneHost::from_config(&loaded.daemon, &loaded.resolved) {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("bagpipe-bgp-sync: {}: {e}", loaded.source);
-            return ExitCode::from(2);
-        }
-    };
-    let mut speaker = Speaker::new(loaded.resolved.speaker.clone(), seed());
-    dataplane.register(&mut speaker);
     let waker = match Waker::new() {
         Ok(w) => w,
         Err(e) => {
