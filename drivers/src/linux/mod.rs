@@ -13,9 +13,9 @@
 //! belongs there). It never runs `ip` or `bridge`. Operations that only add or remove entries are
 //! batched into few netlink round trips (see [`netlink`]).
 
-mod messages;
+pub(crate) mod messages;
 pub mod names;
-mod netlink;
+pub(crate) mod netlink;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -124,35 +124,6 @@ impl LinuxEvpnDriver {
     /// Netlink datagrams sent so far (each is one round trip), for benchmarks and tests.
     pub fn round_trips(&self) -> u64 {
         self.netlink.round_trips()
-    }
-
-    fn flush(
-        &mut self,
-        pending: &mut Pending,
-        failures: &mut Vec<OperationFailure>,
-        ops: &[Operation],
-    ) {
-        if pending.is_empty() {
-            return;
-        }
-        let requests: Vec<Request> = pending.iter().map(|(_, r)| r.clone()).collect();
-        let results = self.netlink.execute(&requests);
-        let mut failed = BTreeSet::new();
-        for ((index, request), result) in pending.iter().zip(results) {
-            if let Err(e) = result {
-                // One failure per operation: the first of its requests that failed.
-                if failed.insert(*index) {
-                    if let Some(operation) = ops.get(*index) {
-                        failures.push(OperationFailure {
-                            index: *index,
-                            operation: operation.clone(),
-                            error: e.into_driver_error(&request.what),
-                        });
-                    }
-                }
-            }
-        }
-        pending.clear();
     }
 
     fn run(&mut self, request: Request) -> Result<(), DriverError> {
@@ -586,7 +557,7 @@ impl DataplaneDriver for LinuxEvpnDriver {
             );
             if !batched {
                 // Keep the order: entries queued before this operation go first.
-                self.flush(&mut pending, &mut failures, ops);
+                netlink::flush(&mut self.netlink, &mut pending, &mut failures, ops);
             }
             let result = capabilities.check(op).and_then(|()| match op {
                 Operation::CreateInstance(spec) => self.create_instance(spec),
@@ -618,7 +589,7 @@ impl DataplaneDriver for LinuxEvpnDriver {
                 });
             }
         }
-        self.flush(&mut pending, &mut failures, ops);
+        netlink::flush(&mut self.netlink, &mut pending, &mut failures, ops);
         failures.sort_by_key(|f| f.index);
         ApplyError::into_result(failures)
     }

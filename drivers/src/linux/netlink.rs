@@ -441,3 +441,33 @@ fn u32_at(buf: &[u8], at: usize) -> u32 {
         .map(u32::from_ne_bytes)
         .unwrap_or(0)
 }
+
+/// Sends the requests of a batch (each with the index of the operation it comes from) and
+/// records one failure per operation: the first of its requests that failed.
+pub(crate) fn flush(
+    netlink: &mut Netlink,
+    pending: &mut Vec<(usize, Request)>,
+    failures: &mut Vec<bagpipe_core::dataplane::OperationFailure>,
+    ops: &[bagpipe_core::dataplane::Operation],
+) {
+    if pending.is_empty() {
+        return;
+    }
+    let requests: Vec<Request> = pending.iter().map(|(_, r)| r.clone()).collect();
+    let results = netlink.execute(&requests);
+    let mut failed = std::collections::BTreeSet::new();
+    for ((index, request), result) in pending.iter().zip(results) {
+        if let Err(e) = result {
+            if failed.insert(*index) {
+                if let Some(operation) = ops.get(*index) {
+                    failures.push(bagpipe_core::dataplane::OperationFailure {
+                        index: *index,
+                        operation: operation.clone(),
+                        error: e.into_driver_error(&request.what),
+                    });
+                }
+            }
+        }
+    }
+    pending.clear();
+}

@@ -371,20 +371,6 @@ pub fn remote_route(
     }
 }
 
-/// `ip link show <name>`: a get by name.
-pub(crate) fn get_link(name: &str) -> RouteNetlinkMessage {
-    let mut message = LinkMessage::default();
-    message
-        .attributes
-        .push(LinkAttribute::IfName(name.to_string()));
-    RouteNetlinkMessage::GetLink(message)
-}
-
-/// `ip link show`: a dump of every link.
-pub(crate) fn dump_links() -> RouteNetlinkMessage {
-    RouteNetlinkMessage::GetLink(LinkMessage::default())
-}
-
 /// `ip -f mpls route show`: a dump of the MPLS routes.
 pub(crate) fn dump_mpls_routes() -> RouteNetlinkMessage {
     let mut message = RouteMessage::default();

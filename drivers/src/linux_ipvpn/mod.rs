@@ -22,9 +22,6 @@
 //! redirection is not supported.
 
 pub mod messages;
-#[allow(dead_code, clippy::duplicate_mod)]
-#[path = "../linux/netlink.rs"]
-mod netlink;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,8 +32,8 @@ use bagpipe_core::dataplane::{
 };
 use bagpipe_core::rib::InstanceId;
 
+use crate::linux::netlink::{self, Netlink, Request};
 use messages::{Change, IpvpnRequest, MplsNextHop, Prefix, ENODEV};
-use netlink::{Netlink, Request};
 
 /// The driver's name, in capabilities and errors.
 pub const DRIVER_NAME: &str = "linux";
@@ -342,7 +339,10 @@ impl LinuxIpvpnDriver {
     }
 
     fn link_index(&mut self, name: &str) -> Result<Option<u32>, DriverError> {
-        match self.netlink.query(messages::get_link(name), false) {
+        match self
+            .netlink
+            .query(crate::linux::messages::get_link(name), false)
+        {
             Ok(answer) => Ok(answer
                 .iter()
                 .find_map(messages::link_index_name)
@@ -478,7 +478,7 @@ impl DataplaneDriver for LinuxIpvpnDriver {
                 Operation::CreateInstance(_) | Operation::CleanupInstance { .. }
             );
             if !batched {
-                self.flush(&mut pending, &mut failures, ops);
+                netlink::flush(&mut self.netlink, &mut pending, &mut failures, ops);
             }
             let result = capabilities.check(op).and_then(|()| match op {
                 Operation::CreateInstance(spec) => self.create_instance(spec),
@@ -495,7 +495,7 @@ impl DataplaneDriver for LinuxIpvpnDriver {
                 });
             }
         }
-        self.flush(&mut pending, &mut failures, ops);
+        netlink::flush(&mut self.netlink, &mut pending, &mut failures, ops);
         failures.sort_by_key(|f| f.index);
         ApplyError::into_result(failures)
     }
@@ -522,7 +522,7 @@ impl DataplaneDriver for LinuxIpvpnDriver {
         let mut requests: Vec<IpvpnRequest> = states.iter().flat_map(cleanup_requests).collect();
         let links = self
             .netlink
-            .query(messages::dump_links(), true)
+            .query(crate::linux::messages::dump_links(), true)
             .map_err(|e| e.into_driver_error("ip link show"))?;
         for (_, name) in links.iter().filter_map(messages::link_index_name) {
             if let Some(id) = name.strip_prefix(VRF_PREFIX) {
@@ -539,36 +539,6 @@ impl DataplaneDriver for LinuxIpvpnDriver {
             requests.extend(routes.iter().filter_map(messages::delete_dumped_route));
         }
         self.execute(requests)
-    }
-}
-
-impl LinuxIpvpnDriver {
-    fn flush(
-        &mut self,
-        pending: &mut Vec<(usize, Request)>,
-        failures: &mut Vec<OperationFailure>,
-        ops: &[Operation],
-    ) {
-        if pending.is_empty() {
-            return;
-        }
-        let requests: Vec<Request> = pending.iter().map(|(_, r)| r.clone()).collect();
-        let results = self.netlink.execute(&requests);
-        let mut failed = BTreeSet::new();
-        for ((index, request), result) in pending.iter().zip(results) {
-            if let Err(e) = result {
-                if failed.insert(*index) {
-                    if let Some(operation) = ops.get(*index) {
-                        failures.push(OperationFailure {
-                            index: *index,
-                            operation: operation.clone(),
-                            error: e.into_driver_error(&request.what),
-                        });
-                    }
-                }
-            }
-        }
-        pending.clear();
     }
 }
 
