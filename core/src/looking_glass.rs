@@ -118,13 +118,11 @@ fn family_text(nlri: &Nlri) -> &'static str {
 fn source_text(speaker: &Speaker, source: RouteSource) -> String {
     match source {
         RouteSource::Peer(p) => speaker
-            .peer_status()
-            .get(usize::try_from(p.0).unwrap_or(usize::MAX))
-            .map_or_else(|| format!("peer {}", p.0), |s| format!("BGP-{}", s.address)),
+            .peer_address(p)
+            .map_or_else(|| format!("peer {}", p.0), |a| format!("BGP-{a}")),
         RouteSource::Instance(i) => speaker
             .vpn()
-            .instances()
-            .find(|inst| inst.identity.id == i)
+            .instance(i)
             .map_or_else(|| format!("instance {}", i.0), |inst| inst.identity.name()),
         RouteSource::Speaker => "BGPManager".to_string(),
     }
@@ -293,7 +291,7 @@ fn instance_object(speaker: &Speaker, base: &str, i: &Instance) -> Value {
         })),
         "readvertised": i.readvertised.keys().map(ToString::to_string).collect::<Vec<_>>(),
         "gateway_port": i.gateway_port.as_ref().map(|(interface, vrf)| {
-            let vrf = speaker.vpn().instances().find(|v| v.identity.id == *vrf);
+            let vrf = speaker.vpn().instance(*vrf);
             json!({
                 "interface": interface,
                 "ipvpn": vrf.map(|v| json!({

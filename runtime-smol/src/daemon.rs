@@ -71,8 +71,11 @@ enum Event {
         conn: ConnectionId,
         len: usize,
     },
+    /// A driver applied a batch; its operations come back for the looking glass.
     DataplaneDone {
         batch: BatchId,
+        vpn_type: VpnType,
+        ops: Vec<Operation>,
         result: Result<(), String>,
     },
     /// The API server has requests.
@@ -104,8 +107,6 @@ struct EngineTask<'e, E: Engine> {
     /// One thread per driver, fed batches in order (drivers are synchronous and may be slow:
     /// they never run on the executor, so keepalives are not delayed).
     drivers: BTreeMap<VpnType, std::sync::mpsc::Sender<(BatchId, Vec<Operation>)>>,
-    /// Batches handed to a driver, kept for the looking glass until they are applied.
-    in_flight: BTreeMap<BatchId, (VpnType, Vec<Operation>)>,
     api: Option<ApiBridge>,
     /// Writers of closed connections finishing their last writes (a NOTIFICATION, usually);
     /// awaited on stop so that a Cease is not lost when the process exits.
@@ -162,7 +163,6 @@ pub async fn run_engine<E: Engine>(
         conns: BTreeMap::new(),
         dials: BTreeMap::new(),
         drivers,
-        in_flight: BTreeMap::new(),
         api,
         closing: Vec::new(),
         next_conn: 1,
@@ -210,9 +210,6 @@ impl<E: Engine> EngineTask<'_, E> {
                     vpn_type,
                     ops,
                 } => {
-                    if self.api.is_some() {
-                        self.in_flight.insert(batch, (vpn_type, ops.clone()));
-                    }
                     let sent = self
                         .drivers
                         .get(&vpn_type)
@@ -292,11 +289,14 @@ impl<E: Engine> EngineTask<'_, E> {
                     self.feed(NetInput::Received { conn, bytes });
                 }
             }
-            Event::DataplaneDone { batch, result } => {
-                if let Some((vpn_type, ops)) = self.in_flight.remove(&batch) {
-                    if let (Ok(()), Some(bridge)) = (&result, self.api.as_mut()) {
-                        bridge.applied(vpn_type, &ops);
-                    }
+            Event::DataplaneDone {
+                batch,
+                vpn_type,
+                ops,
+                result,
+            } => {
+                if let (Ok(()), Some(bridge)) = (&result, self.api.as_mut()) {
+                    bridge.applied(vpn_type, &ops);
                 }
                 self.engine.dataplane_done(self.clock.now(), batch, result);
                 self.drain();
@@ -393,10 +393,13 @@ fn spawn_drivers(
             .spawn(move || {
                 while let Ok((batch, ops)) = rx.recv() {
                     let result = driver.apply(&ops).map_err(|e| describe(&e));
-                    if events
-                        .send_blocking(Event::DataplaneDone { batch, result })
-                        .is_err()
-                    {
+                    let done = Event::DataplaneDone {
+                        batch,
+                        vpn_type,
+                        ops,
+                        result,
+                    };
+                    if events.send_blocking(done).is_err() {
                         return;
                     }
                 }

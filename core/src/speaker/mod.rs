@@ -563,10 +563,11 @@ impl Speaker {
     pub fn peer_status(&self) -> Vec<PeerStatus> {
         self.peers
             .iter()
-            .map(|slot| {
+            .enumerate()
+            .map(|(i, slot)| {
                 let s = &slot.session;
                 PeerStatus {
-                    peer: PeerId(u32::try_from(self.peer_index(slot)).unwrap_or(u32::MAX)),
+                    peer: PeerId(u32::try_from(i).unwrap_or(u32::MAX)),
                     address: s.config().address,
                     remote_as: s.config().remote_as,
                     state: s.state(),
@@ -583,11 +584,11 @@ impl Speaker {
             .collect()
     }
 
-    fn peer_index(&self, slot: &PeerSlot) -> usize {
+    /// A configured peer's address.
+    pub fn peer_address(&self, peer: PeerId) -> Option<IpAddr> {
         self.peers
-            .iter()
-            .position(|s| std::ptr::eq(s, slot))
-            .unwrap_or(usize::MAX)
+            .get(index(peer))
+            .map(|slot| slot.session.config().address)
     }
 
     fn peer_by_address(&self, address: IpAddr) -> Option<PeerId> {

@@ -134,6 +134,11 @@ impl VpnManager {
         self.instances.values()
     }
 
+    /// The instance with this internal id.
+    pub fn instance(&self, id: InstanceId) -> Option<&Instance> {
+        self.instances.get(&id)
+    }
+
     /// The instance with this external id.
     pub fn instance_by_external_id(&self, id: &str) -> Option<&Instance> {
         self.by_external.get(id).and_then(|i| self.instances.get(i))
@@ -152,7 +157,7 @@ impl VpnManager {
 
     /// The VPN type of an instance.
     pub fn vpn_type_of(&self, id: InstanceId) -> Option<VpnType> {
-        self.instances.get(&id).map(|i| i.identity.vpn_type)
+        self.instance(id).map(|i| i.identity.vpn_type)
     }
 
     /// The dataplane address of a VPN type's driver.
@@ -379,37 +384,56 @@ impl VpnManager {
                 (id, Some(Box::new(instance)))
             }
         };
-        let instance: &Instance = match &new_instance {
-            Some(i) => i,
-            None => self
-                .instances
-                .get(&instance_id)
-                .ok_or_else(|| VpnError::Client(format!("VPN {external} could not be found")))?,
-        };
         let mac = request.mac_address;
-        if let Some(plugged) = instance.macs.get(&mac) {
-            if let Some(e) = port_conflict(plugged, &request.local_port) {
-                self.release_reserved(reserved_label, new_instance.as_deref());
-                return Err(e);
-            }
-        }
         let key: EndpointKey = (mac, request.ip_address.as_ref().map(|ip| ip.text.clone()));
-        // An IP already bound to another MAC (reference §2.2 step 2).
-        if let Some(ip) = &request.ip_address {
-            let other = instance
-                .endpoints
-                .iter()
-                .any(|((m, t), _)| t.as_deref() == Some(ip.text.as_str()) && *m != mac);
-            if other {
-                self.release_reserved(reserved_label, new_instance.as_deref());
-                return Err(VpnError::Client(format!(
-                    "Inconsistent endpoint info: {} is bound to another MAC address",
-                    ip.text
-                )));
-            }
+        // What the attach meets in the instance, read once.
+        let (error, refresh, existing_label, needs_endpoint_rd) = {
+            let instance: &Instance = match &new_instance {
+                Some(i) => i,
+                None => self.instances.get(&instance_id).ok_or_else(|| {
+                    VpnError::Client(format!("VPN {external} could not be found"))
+                })?,
+            };
+            // A MAC is bound to one port; an IP to one MAC (reference §2.2 steps 1, 2).
+            let conflict = instance
+                .macs
+                .get(&mac)
+                .and_then(|plugged| port_conflict(plugged, &request.local_port));
+            let ip_taken = request
+                .ip_address
+                .as_ref()
+                .filter(|ip| {
+                    instance
+                        .endpoints
+                        .keys()
+                        .any(|(m, t)| t.as_deref() == Some(ip.text.as_str()) && *m != mac)
+                })
+                .map(|ip| {
+                    VpnError::Client(format!(
+                        "Inconsistent endpoint info: {} is bound to another MAC address",
+                        ip.text
+                    ))
+                });
+            let refresh = instance.endpoints.contains_key(&key);
+            // Every IP-VPN endpoint that receives traffic has its own RD (reference §2.2
+            // step 5): its subnet route and its readvertisements use it.
+            let needs_endpoint_rd = !refresh
+                && request.direction.forwards_to_port()
+                && (vpn_type == VpnType::Ipvpn
+                    || instance
+                        .needs_endpoint_rd(request.ip_address.as_ref(), request.advertise_subnet));
+            (
+                conflict.or(ip_taken),
+                refresh,
+                instance.macs.get(&mac).map(|m| m.label),
+                needs_endpoint_rd,
+            )
+        };
+        if let Some(e) = error {
+            self.release_reserved(reserved_label, new_instance.as_deref());
+            return Err(e);
         }
-        let refresh = instance.endpoints.contains_key(&key);
-        let new_mac_label = if instance.macs.contains_key(&mac) {
+        let new_mac_label = if existing_label.is_some() {
             None
         } else {
             match self.labels.allocate().ok().and_then(Label::new) {
@@ -420,21 +444,7 @@ impl VpnManager {
                 }
             }
         };
-        let instance: &Instance = match &new_instance {
-            Some(i) => i,
-            None => self
-                .instances
-                .get(&instance_id)
-                .ok_or_else(|| VpnError::Client(format!("VPN {external} could not be found")))?,
-        };
-        // Every IP-VPN endpoint that receives traffic has its own RD (reference §2.2 step 5):
-        // its subnet route and its readvertisements use it.
-        let endpoint_rd = if !refresh
-            && request.direction.forwards_to_port()
-            && (vpn_type == VpnType::Ipvpn
-                || instance
-                    .needs_endpoint_rd(request.ip_address.as_ref(), request.advertise_subnet))
-        {
+        let endpoint_rd = if needs_endpoint_rd {
             match self.rds.allocate() {
                 Ok(n) => Some(u16::try_from(n).unwrap_or(u16::MAX)),
                 Err(_) => {
@@ -448,16 +458,9 @@ impl VpnManager {
         } else {
             None
         };
-        let instance: &Instance = match &new_instance {
-            Some(i) => i,
-            None => self
-                .instances
-                .get(&instance_id)
-                .ok_or_else(|| VpnError::Client(format!("VPN {external} could not be found")))?,
-        };
         if !refresh {
             let label = new_mac_label
-                .or_else(|| instance.macs.get(&mac).map(|m| m.label))
+                .or(existing_label)
                 .ok_or_else(|| VpnError::Exhausted("no MPLS label left".to_string()))?;
             ops.push(Operation::VifPlugged {
                 instance: instance_id,
