@@ -11,36 +11,14 @@ mod peers;
 
 use daemon_support::OurDaemon;
 use peers::{
-    http, installed, looking_glass as lg, sync_daemon_binary, wait_until, PeerProcess, TestDir,
+    has_operation, http, installed, looking_glass as lg, operations, sync_daemon_binary,
+    wait_until, Gobgp, TestDir,
 };
-use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-fn gobgp_rr(dir: &Path, rr: &str, port: u16, api: u16) -> PeerProcess {
-    let families: String = ["l2vpn-evpn", "l3vpn-ipv4-unicast", "rtc", "l3vpn-ipv4-flowspec"]
-        .iter()
-        .map(|f| format!("  [[peer-groups.afi-safis]]\n    [peer-groups.afi-safis.config]\n      afi-safi-name = \"{f}\"\n"))
-        .collect();
-    let config = format!(
-        "[global.config]\n  as = 64512\n  router-id = \"{rr}\"\n  port = {port}\n  local-address-list = [\"{rr}\"]\n\
-         [[peer-groups]]\n  [peer-groups.config]\n    peer-group-name = \"clients\"\n    peer-as = 64512\n\
-         \x20 [peer-groups.route-reflector.config]\n    route-reflector-client = true\n    route-reflector-cluster-id = \"{rr}\"\n{families}\
-         [[dynamic-neighbors]]\n  [dynamic-neighbors.config]\n    prefix = \"127.0.0.0/8\"\n    peer-group = \"clients\"\n"
-    );
-    let path = dir.join("rr.toml");
-    std::fs::write(&path, config).expect("rr config");
-    let mut command = Command::new("gobgpd");
-    command
-        .arg("-f")
-        .arg(&path)
-        .args(["-p", "--pprof-disable", "--api-hosts"])
-        .arg(format!("127.0.0.1:{api}"));
-    peers::spawn_process("gobgpd-rr", dir, command)
-}
 
 fn gobgp_rib(api: u16, family: &str) -> String {
     let out = Command::new("gobgp")
@@ -72,22 +50,6 @@ fn ipvpn_attach(mac: &str, ip: &str, port: &str) -> String {
     )
 }
 
-fn operations(api: &str, vpn_type: &str) -> Vec<Value> {
-    lg(
-        api,
-        &format!("vpns/dataplane/drivers/{vpn_type}/operations"),
-    )
-    .as_array()
-    .cloned()
-    .unwrap_or_default()
-}
-
-fn has_operation(api: &str, vpn_type: &str, name: &str, needle: &str) -> bool {
-    operations(api, vpn_type)
-        .iter()
-        .any(|op| op["operation"] == name && op.to_string().contains(needle))
-}
-
 fn run(binary: &Path, tag: &str, base: u8, port: u16) {
     if ["gobgpd", "gobgp"].iter().any(|p| !installed(p)) {
         eprintln!("skipped: gobgpd not installed (run scripts/install-deps)");
@@ -98,7 +60,7 @@ fn run(binary: &Path, tag: &str, base: u8, port: u16) {
     let a_addr = format!("127.0.{base}.2");
     let b_addr = format!("127.0.{base}.3");
     let rr_api = port + 10;
-    let _rr = gobgp_rr(&dir.0, &rr, port, rr_api);
+    let _rr = Gobgp::start_reflector(&dir.0, &rr, port, rr_api);
     std::thread::sleep(Duration::from_millis(500));
     let a_api = format!("{a_addr}:{}", port + 1);
     let b_api = format!("{b_addr}:{}", port + 2);

@@ -18,7 +18,10 @@ mod daemon_support;
 mod peers;
 
 use daemon_support::OurDaemon;
-use peers::{http, installed, looking_glass, sync_daemon_binary, wait_until, Frr, TestDir};
+use peers::{
+    has_operation, http, installed, looking_glass, operations, sync_daemon_binary, wait_until, Frr,
+    TestDir,
+};
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
@@ -50,22 +53,6 @@ fn ipvpn_attach(mac: &str, ip: &str, port: &str) -> String {
             "gateway_ip": "10.50.0.1", "local_port": {{"linuxif": "{port}"}},
             "import_rt": ["64512:200"], "export_rt": ["64512:200"]}}"#
     )
-}
-
-fn operations(api: &str, vpn_type: &str) -> Vec<Value> {
-    looking_glass(
-        api,
-        &format!("vpns/dataplane/drivers/{vpn_type}/operations"),
-    )
-    .as_array()
-    .cloned()
-    .unwrap_or_default()
-}
-
-fn has_operation(api: &str, vpn_type: &str, name: &str, needle: &str) -> bool {
-    operations(api, vpn_type)
-        .iter()
-        .any(|op| op["operation"] == name && op.to_string().contains(needle))
 }
 
 /// The paths FRR holds for the prefixes of RD `rd` whose key contains `needle`, from

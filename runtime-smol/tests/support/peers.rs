@@ -484,3 +484,21 @@ impl Gobgp {
         }
     }
 }
+
+/// The dataplane operations a daemon's dummy driver applied (looking glass).
+pub fn operations(api: &str, vpn_type: &str) -> Vec<serde_json::Value> {
+    looking_glass(
+        api,
+        &format!("vpns/dataplane/drivers/{vpn_type}/operations"),
+    )
+    .as_array()
+    .cloned()
+    .unwrap_or_default()
+}
+
+/// Whether the daemon's driver applied an operation `name` mentioning `needle`.
+pub fn has_operation(api: &str, vpn_type: &str, name: &str, needle: &str) -> bool {
+    operations(api, vpn_type)
+        .iter()
+        .any(|op| op["operation"] == name && op.to_string().contains(needle))
+}
