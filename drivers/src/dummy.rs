@@ -29,6 +29,8 @@ pub enum DummyEvent {
     Reconcile,
     /// [`DataplaneDriver::cleanup_all`].
     CleanupAll,
+    /// [`DataplaneDriver::remove_unclaimed`].
+    RemoveUnclaimed,
 }
 
 /// A driver that records operations (tests, control-plane-only nodes, the looking glass).
@@ -148,5 +150,11 @@ impl DataplaneDriver for DummyDriver {
         self.instances.clear();
         self.events.push(DummyEvent::CleanupAll);
         Ok(())
+    }
+
+    fn remove_unclaimed(&mut self) -> Result<Vec<String>, DriverError> {
+        // Nothing outlives the process: an earlier run left nothing to remove.
+        self.events.push(DummyEvent::RemoveUnclaimed);
+        Ok(Vec::new())
     }
 }

@@ -59,6 +59,11 @@ fn records_every_operation_in_order() {
     assert_eq!(d.operations().next(), Some(&batch[0]));
     assert!(d.instances().is_empty());
     assert_eq!(d.events().last(), Some(&DummyEvent::CleanupAll));
+    assert_eq!(
+        d.remove_unclaimed().expect("remove_unclaimed"),
+        Vec::<String>::new()
+    );
+    assert_eq!(d.events().last(), Some(&DummyEvent::RemoveUnclaimed));
     let json = serde_json::to_value(&d).expect("serialize");
     assert_eq!(json["events"][0]["call"], "apply");
     assert_eq!(

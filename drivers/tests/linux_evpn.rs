@@ -464,6 +464,118 @@ fn a_stale_vxlan_device_is_replaced_and_a_foreign_one_reused() {
     });
 }
 
+/// The interface index of `dev`, as `ip -o link` shows it.
+fn ifindex(ns: &Netns, dev: &str) -> String {
+    let line = ns.ip(&["-o", "link", "show", "dev", dev]);
+    line.split(':')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_restarted_driver_adopts_what_is_still_valid_and_later_removes_only_the_unclaimed() {
+    let Some(ns) = Netns::new("rstrt") else {
+        return;
+    };
+    for (tap, peer) in [("tapa", "tapa-vm"), ("tapb", "tapb-vm")] {
+        ns.ip(&["link", "add", tap, "type", "veth", "peer", "name", peer]);
+    }
+    // The lowest address: a bridge without an address of its own would take it, and change it
+    // (flushing its neighbour entries) when tapb leaves.
+    ns.ip(&["link", "set", "tapb", "address", "02:00:00:00:00:01"]);
+    ns.run(|| {
+        // The first run: two instances, two ports, remote MACs, flood entries, neighbours.
+        let mut first = driver(ip4(10, 99, 0, 1));
+        let mut ops = vec![
+            create(I1, "rs", 100),
+            create(InstanceId(2), "gone", 200),
+            Operation::VifPlugged {
+                instance: I1,
+                port: port("tapa", mac(0x0a)),
+            },
+            Operation::VifPlugged {
+                instance: I1,
+                port: port("tapb", mac(0x0b)),
+            },
+            Operation::SetupRemoteEndpoint {
+                instance: I1,
+                endpoint: remote(mac(3), ip4(10, 99, 0, 3), 100),
+            },
+            Operation::AddNeighbour {
+                instance: I1,
+                entry: NeighbourEntry {
+                    ip: ip4(10, 100, 0, 3),
+                    mac: mac(3),
+                },
+            },
+        ];
+        ops.extend(entries_ops());
+        first.apply(&ops).expect("first run");
+        let before = show(&ns, "rs");
+        let (bridge_index, vxlan_index) = (ifindex(&ns, "evpn---rs"), ifindex(&ns, "vxlan--rs"));
+        // The daemon dies without cleaning up.
+        drop(first);
+
+        // The restarted daemon: the agent re-attaches tapa only; BGP brings back the remote MAC
+        // :02, the flood entry of 10.99.0.2 and its neighbour, not :03 nor 10.99.0.3.
+        let mut second = driver(ip4(10, 99, 0, 1));
+        let mut ops = vec![
+            create(I1, "rs", 100),
+            Operation::VifPlugged {
+                instance: I1,
+                port: port("tapa", mac(0x0a)),
+            },
+        ];
+        ops.extend(
+            entries_ops()
+                .into_iter()
+                .filter(|op| !matches!(op, Operation::AddFloodEntry { entry, .. } if entry.remote_vtep == ip4(10, 99, 0, 3))),
+        );
+        second.apply(&ops).expect("second run");
+        // Nothing was recreated or removed: traffic that was flowing still flows.
+        assert_eq!(ifindex(&ns, "evpn---rs"), bridge_index);
+        assert_eq!(ifindex(&ns, "vxlan--rs"), vxlan_index);
+        assert_eq!(show(&ns, "rs"), before, "adoption changed the kernel state");
+        assert_eq!(
+            our_links(&ns),
+            ["evpn---rs", "vxlan--rs", "evpn---gone", "vxlan--gone"]
+        );
+
+        // The grace period ends.
+        let removed = second.remove_unclaimed().expect("remove_unclaimed");
+        eprintln!("removed: {removed:#?}");
+        let after = show(&ns, "rs");
+        for gone in [
+            "02:00:00:00:00:03 dst 10.99.0.3",
+            "00:00:00:00:00:00 dst 10.99.0.3",
+            "10.100.0.3 lladdr 02:00:00:00:00:03",
+        ] {
+            assert!(!after.contains(gone), "{gone} left:\n{after}");
+        }
+        for kept in [
+            "02:00:00:00:00:02 dst 10.99.0.2",
+            "00:00:00:00:00:00 dst 10.99.0.2",
+            "10.100.0.2 lladdr 02:00:00:00:00:02",
+        ] {
+            assert!(after.contains(kept), "{kept} removed:\n{after}");
+        }
+        let fdb = ns.bridge(&["fdb", "show", "dev", "vxlan--rs"]);
+        assert!(!fdb.contains("02:00:00:00:00:03 master"), "{fdb}");
+        assert!(fdb.contains("02:00:00:00:00:02 master"), "{fdb}");
+        // The port not re-attached is out of the bridge; the other is still in it.
+        assert!(!ns.ip(&["link", "show", "dev", "tapb"]).contains("master"));
+        assert!(ns
+            .ip(&["link", "show", "dev", "tapa"])
+            .contains("master evpn---rs"));
+        assert_eq!(our_links(&ns), ["evpn---rs", "vxlan--rs"]);
+        assert!(removed.contains(&"delete link evpn---gone".to_string()), "{removed:?}");
+        // A second sweep finds nothing.
+        assert_eq!(second.remove_unclaimed().expect("again"), Vec::<String>::new());
+    });
+}
+
 #[test]
 fn cleanup_all_removes_everything_the_driver_created_and_nothing_else() {
     let Some(ns) = Netns::new("call") else { return };

@@ -10,7 +10,7 @@ use bagpipe_core::speaker::{
     BatchId, ConnectionId, Direction, NetInput, NetOutput, Output, PeerId,
 };
 use bagpipe_sync::api_bridge::ApiBridge;
-use bagpipe_sync::dataplane::{describe, DataplaneHost};
+use bagpipe_sync::dataplane::{describe, remove_unclaimed, DataplaneHost};
 use bagpipe_sync::engine::log_event;
 use bagpipe_sync::host::Clock;
 use bagpipe_sync::run::{DIAL_TIMEOUT, LINGER, READ_CHUNK, SHUTDOWN_FLUSH};
@@ -385,13 +385,36 @@ fn spawn_drivers(
     events: &Sender<Event>,
 ) -> BTreeMap<VpnType, std::sync::mpsc::Sender<(BatchId, Vec<Operation>)>> {
     let mut senders = BTreeMap::new();
-    for (vpn_type, mut driver) in dataplane.into_drivers() {
+    for (vpn_type, hosted) in dataplane.into_drivers() {
         let (tx, rx) = std::sync::mpsc::channel::<(BatchId, Vec<Operation>)>();
         let events = events.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("driver-{}", vpn_type.name()))
             .spawn(move || {
-                while let Ok((batch, ops)) = rx.recv() {
+                let mut driver = hosted.driver;
+                // What an earlier run left is removed once, after the delay, between batches.
+                let mut stale_cleanup_at =
+                    Some(std::time::Instant::now() + hosted.stale_cleanup_delay);
+                loop {
+                    let received = match stale_cleanup_at {
+                        Some(at) => {
+                            let wait = at.saturating_duration_since(std::time::Instant::now());
+                            match rx.recv_timeout(wait) {
+                                Ok(job) => job,
+                                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                                    stale_cleanup_at = None;
+                                    remove_unclaimed(vpn_type, driver.as_mut());
+                                    continue;
+                                }
+                                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+                            }
+                        }
+                        None => match rx.recv() {
+                            Ok(job) => job,
+                            Err(_) => return,
+                        },
+                    };
+                    let (batch, ops) = received;
                     let result = driver.apply(&ops).map_err(|e| describe(&e));
                     let done = Event::DataplaneDone {
                         batch,

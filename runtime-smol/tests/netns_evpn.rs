@@ -4,8 +4,11 @@
 //! (10.77.0.0/24), and one "VM" namespace per node behind a veth whose node-side end is the
 //! attached port. Ports are attached over the REST API (curl inside the node's namespace).
 //! VM1 pings VM2 over VXLAN; after a detach on node 2 the FDB and neighbour entries for VM2 are
-//! gone on node 1 and ping fails; after re-attach ping works again; a daemon stopped with
-//! SIGTERM followed by `bagpipe-bgp-cleanup` leaves no bridge or VXLAN device of the driver.
+//! gone on node 1 and ping fails; after re-attach ping works again; node 1's daemon restarted
+//! (issue 7, restart safety) leaves its dataplane forwarding while it is down and untouched when
+//! it starts, VM1 -> VM2 works after the port is attached again and after the stale cleanup,
+//! which removes the devices of an instance not attached again and nothing else; a daemon stopped with SIGTERM followed by `bagpipe-bgp-cleanup` leaves no bridge or
+//! VXLAN device of the driver.
 
 #[path = "support/netns.rs"]
 mod netns;
@@ -22,6 +25,8 @@ const RR: &str = "10.77.0.1";
 const API_PORT: u16 = 18477;
 const RR_API_PORT: u16 = 50477;
 const NODE_PREFIXES: [&str; 2] = ["evpn---", "vxlan--"];
+/// The nodes' `stale_cleanup_delay`, in seconds.
+const STALE_CLEANUP_DELAY: u64 = 8;
 
 /// One compute node: its namespace, underlay address, VM and port.
 struct Node {
@@ -39,7 +44,8 @@ fn node_config(local: &str) -> String {
         "[bgp]\nlocal_as = 64512\nlocal_address = \"{local}\"\n\n\
          [[peers]]\naddress = \"{RR}\"\nport = 179\nhold_time = 9\nconnect_retry = 1\n\n\
          [api]\nhost = \"127.0.0.1\"\nport = {API_PORT}\n\n\
-         [dataplane.evpn]\ndriver = \"linux\"\nlocal_address = \"{local}\"\n"
+         [dataplane.evpn]\ndriver = \"linux\"\nlocal_address = \"{local}\"\n\
+         stale_cleanup_delay = {STALE_CLEANUP_DELAY}\n"
     )
 }
 
@@ -54,6 +60,24 @@ fn rr_config() -> String {
          \x20 [peer-groups.route-reflector.config]\n    route-reflector-client = true\n    route-reflector-cluster-id = \"{RR}\"\n{families}\
          [[dynamic-neighbors]]\n  [dynamic-neighbors.config]\n    prefix = \"10.77.0.0/24\"\n    peer-group = \"clients\"\n"
     )
+}
+
+/// A second network on node 1 only (port `tapx`), attached before its daemon restarts and not
+/// after.
+fn other_port() -> &'static str {
+    r#"{"vpn_type": "evpn", "vpn_instance_id": "net2", "mac_address": "02:00:00:00:22:01",
+        "ip_address": "10.200.0.1/24", "local_port": {"linuxif": "tapx"},
+        "import_rt": ["64512:200"], "export_rt": ["64512:200"]}"#
+}
+
+/// The interface index of `dev` in `ns`.
+fn ifindex(lab: &Lab, ns: &str, dev: &str) -> String {
+    let line = lab.ip(ns, &["-o", "link", "show", "dev", dev]);
+    line.split(':')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 fn evpn_port(node: &Node) -> String {
@@ -362,6 +386,92 @@ fn two_nodes_ping_over_vxlan_with_gobgp_reflector() {
     let (ok, out) = ping(&lab, &n1.vm, &n2.vm_ip, "3");
     assert!(ok, "{out}");
     eprintln!("re-attached: VM1 -> VM2 works again");
+
+    // Restart safety. Node 1 also has a port in a second network; then its daemon stops (SIGTERM
+    // does not clean up) and VM1 keeps reaching VM2 while it is down.
+    lab.ip(
+        &n1.ns,
+        &[
+            "link", "add", "tapx", "type", "veth", "peer", "name", "tapx-vm",
+        ],
+    );
+    let (status, body) = http(&lab, &n1.ns, "POST", "/attach_localport", other_port());
+    assert_eq!(status, 200, "attach net2 on node 1: {body}");
+    assert_eq!(
+        driver_devices(&lab, &n1.ns).len(),
+        4,
+        "{}",
+        debug_state(&lab, &n1.ns)
+    );
+    let vxlan_index = ifindex(&lab, &n1.ns, "vxlan--net1");
+    let status = lab.terminate(d1, Duration::from_secs(10));
+    assert!(status.is_some_and(|s| s.success()), "node 1: {status:?}");
+    // While it is down node 1's dataplane still forwards VM1's packets into the tunnel towards
+    // VM2 (the replies need node 2, which dropped node 1's routes with its session: keeping
+    // them would take graceful restart on the reflector's side).
+    let sent_before = vxlan_tx_packets(&lab, &n1.ns);
+    let _ = ping(&lab, &n1.vm, &n2.vm_ip, "3");
+    let sent = vxlan_tx_packets(&lab, &n1.ns) - sent_before;
+    assert!(
+        sent >= 3,
+        "node 1 sent {sent} packets into the tunnel while its daemon was down"
+    );
+    // It starts again: the driver adopts what it finds; nothing is removed or recreated.
+    let d1 = start_daemon(&mut lab, n1, "bagpipe-n1-restarted");
+    assert!(
+        !entries_for(&lab, &n1.ns, &n2.mac, &n2.vm_ip).is_empty(),
+        "VM2's entries removed when node 1's daemon started\n{}",
+        debug_state(&lab, &n1.ns)
+    );
+    assert_eq!(
+        driver_devices(&lab, &n1.ns).len(),
+        4,
+        "{}",
+        debug_state(&lab, &n1.ns)
+    );
+    // The agent attaches VM1's port again (net2's port is gone meanwhile: not attached again).
+    let (status, body) = http(&lab, &n1.ns, "POST", "/attach_localport", &evpn_port(n1));
+    assert_eq!(status, 200, "re-attach on restarted node 1: {body}");
+    assert_eq!(
+        ifindex(&lab, &n1.ns, "vxlan--net1"),
+        vxlan_index,
+        "vxlan--net1 recreated"
+    );
+    // Node 2 relearns VM1 through the reflector.
+    assert!(
+        wait_until(LIMIT, || ping(&lab, &n1.vm, &n2.vm_ip, "1").0),
+        "VM1 cannot reach VM2 after re-attach on node 1\n{}\n{}",
+        debug_state(&lab, &n1.ns),
+        debug_state(&lab, &n2.ns)
+    );
+    // The grace period ends: net2's devices go, net1's entries stay.
+    assert!(
+        wait_until(Duration::from_secs(STALE_CLEANUP_DELAY) + LIMIT, || lab
+            .log(d1)
+            .contains("stale cleanup:")),
+        "no stale cleanup on node 1; log:\n{}",
+        lab.log(d1)
+    );
+    let log = lab.log(d1);
+    assert!(
+        log.contains("stale cleanup: delete link vxlan--net2")
+            && log.contains("stale cleanup: delete link evpn---net2"),
+        "{log}"
+    );
+    assert_eq!(
+        driver_devices(&lab, &n1.ns),
+        ["evpn---net1", "vxlan--net1"],
+        "{}",
+        debug_state(&lab, &n1.ns)
+    );
+    assert!(
+        !entries_for(&lab, &n1.ns, &n2.mac, &n2.vm_ip).is_empty(),
+        "VM2's entries removed by the stale cleanup\n{}",
+        debug_state(&lab, &n1.ns)
+    );
+    let (ok, out) = ping(&lab, &n1.vm, &n2.vm_ip, "3");
+    assert!(ok, "VM1 cannot reach VM2 after the stale cleanup:\n{out}");
+    eprintln!("restart: VM1 -> VM2 worked throughout; stale net2 removed");
 
     // Stop node 2's daemon with SIGTERM and clean up: no bridge or VXLAN device is left.
     let status = lab.terminate(d2, Duration::from_secs(10));

@@ -1,6 +1,12 @@
 //! The dataplane drivers a daemon runs, built from the configuration (reference §6):
 //! `dummy` and `linux` for both VPN types. A driver the configuration names but this version does
 //! not have (`ovs`) is refused at start with a message naming the configuration key.
+//!
+//! Restart safety: the Linux E-VPN driver starts on what an earlier run left (it adopts devices
+//! and entries instead of removing them as BaGPipe-BGP's `reset_state` did, so VMs keep
+//! talking while the daemon restarts); `stale_cleanup_delay` seconds after start (option of the
+//! driver's section, default [`DEFAULT_STALE_CLEANUP_DELAY`]) the runtime calls
+//! [`DataplaneDriver::remove_unclaimed`], which removes what no instance claimed again by then.
 
 use bagpipe_core::config::{DriverKind, ResolvedConfig, VpnType};
 use bagpipe_core::dataplane::{ApplyError, Capabilities, DataplaneDriver, Operation};
@@ -9,13 +15,34 @@ use bagpipe_drivers::dummy::DummyDriver;
 use bagpipe_drivers::linux::{LinuxEvpnConfig, LinuxEvpnDriver};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::time::Duration;
+
+/// How long after start a driver keeps what an earlier run left before removing what no
+/// instance claimed again: long enough for the BGP sessions to re-learn the routes (including
+/// a graceful-restart or RT-Constraint wait) and for the agent to re-attach its ports.
+pub const DEFAULT_STALE_CLEANUP_DELAY: Duration = Duration::from_secs(120);
+
+/// The key of [`DEFAULT_STALE_CLEANUP_DELAY`] in a driver's section.
+pub const STALE_CLEANUP_DELAY_KEY: &str = "stale_cleanup_delay";
 
 /// A driver that can move to its own thread.
 pub type BoxedDriver = Box<dyn DataplaneDriver + Send>;
 
+/// A driver with its dataplane address and how long after start it removes unclaimed state.
+pub struct HostedDriver {
+    /// The tunnel endpoint address of its routes.
+    pub address: IpAddr,
+    /// The driver.
+    pub driver: BoxedDriver,
+    /// When, counted from the daemon's start, [`DataplaneDriver::remove_unclaimed`] runs.
+    pub stale_cleanup_delay: Duration,
+}
+
 /// The drivers of a daemon, one per VPN type, with their dataplane addresses.
 pub struct DataplaneHost {
-    drivers: BTreeMap<VpnType, (IpAddr, BoxedDriver)>,
+    drivers: BTreeMap<VpnType, HostedDriver>,
+    /// For the one-thread runtime: when each driver's unclaimed state is due for removal.
+    stale_cleanup_at: BTreeMap<VpnType, std::time::Instant>,
 }
 
 impl DataplaneHost {
@@ -23,16 +50,19 @@ impl DataplaneHost {
     pub fn empty() -> Self {
         DataplaneHost {
             drivers: BTreeMap::new(),
+            stale_cleanup_at: BTreeMap::new(),
         }
     }
 
-    /// The drivers the configuration asks for. A daemon that starts a driver removes what an
-    /// earlier run of it left (BaGPipe-BGP `reset_state` on first use).
+    /// The drivers the configuration asks for. The Linux E-VPN driver adopts what an earlier run
+    /// left (see the module's comment); the Linux IP-VPN driver removes it at start (BaGPipe-BGP
+    /// `reset_state` on first use), because its VRF devices are named by instance number, which
+    /// a restarted daemon assigns anew: a VRF adopted by name could hold another VPN's routes.
     pub fn from_config(
         daemon: &bagpipe_core::config::DaemonConfig,
         resolved: &ResolvedConfig,
     ) -> Result<Self, String> {
-        let mut drivers: BTreeMap<VpnType, (IpAddr, BoxedDriver)> = BTreeMap::new();
+        let mut drivers: BTreeMap<VpnType, HostedDriver> = BTreeMap::new();
         for (vpn_type, config, address) in [
             (
                 VpnType::Ipvpn,
@@ -56,11 +86,8 @@ impl DataplaneHost {
                             format!("DATAPLANE_DRIVER_EVPN.vxlan_dst_port: {port} is not a UDP port")
                         })?;
                     }
-                    let mut driver = LinuxEvpnDriver::new(linux_config)
+                    let driver = LinuxEvpnDriver::new(linux_config)
                         .map_err(|e| format!("the linux E-VPN driver cannot start: {e}"))?;
-                    driver
-                        .cleanup_all()
-                        .map_err(|e| format!("the linux E-VPN driver cannot clean up: {e}"))?;
                     Box::new(driver)
                 }
                 (VpnType::Ipvpn, DriverKind::Linux) => {
@@ -92,15 +119,56 @@ impl DataplaneHost {
                     ))
                 }
             };
-            drivers.insert(vpn_type, (address, driver));
+            let stale_cleanup_delay = stale_cleanup_delay(vpn_type, config)?;
+            drivers.insert(
+                vpn_type,
+                HostedDriver {
+                    address,
+                    driver,
+                    stale_cleanup_delay,
+                },
+            );
         }
-        Ok(DataplaneHost { drivers })
+        Ok(DataplaneHost {
+            drivers,
+            stale_cleanup_at: BTreeMap::new(),
+        })
+    }
+
+    /// Starts counting the drivers' stale cleanup delays from `now` (one-thread runtime).
+    pub fn schedule_stale_cleanup(&mut self, now: std::time::Instant) {
+        self.stale_cleanup_at = self
+            .drivers
+            .iter()
+            .map(|(vpn_type, hosted)| (*vpn_type, now + hosted.stale_cleanup_delay))
+            .collect();
+    }
+
+    /// When the next scheduled stale cleanup is due.
+    pub fn next_stale_cleanup(&self) -> Option<std::time::Instant> {
+        self.stale_cleanup_at.values().min().copied()
+    }
+
+    /// Runs the stale cleanups due at `now`, each once.
+    pub fn run_due_stale_cleanups(&mut self, now: std::time::Instant) {
+        let due: Vec<VpnType> = self
+            .stale_cleanup_at
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(vpn_type, _)| *vpn_type)
+            .collect();
+        for vpn_type in due {
+            self.stale_cleanup_at.remove(&vpn_type);
+            if let Some(hosted) = self.drivers.get_mut(&vpn_type) {
+                remove_unclaimed(vpn_type, hosted.driver.as_mut());
+            }
+        }
     }
 
     /// Tells the speaker what each driver can do and where it is.
     pub fn register(&self, speaker: &mut Speaker) {
-        for (vpn_type, (address, driver)) in &self.drivers {
-            speaker.register_driver(*vpn_type, *address, driver.capabilities());
+        for (vpn_type, hosted) in &self.drivers {
+            speaker.register_driver(*vpn_type, hosted.address, hosted.driver.capabilities());
         }
     }
 
@@ -108,21 +176,62 @@ impl DataplaneHost {
     pub fn capabilities(&self) -> Vec<Capabilities> {
         self.drivers
             .values()
-            .map(|(_, d)| d.capabilities())
+            .map(|hosted| hosted.driver.capabilities())
             .collect()
     }
 
     /// Applies a batch with the driver of `vpn_type`.
     pub fn apply(&mut self, vpn_type: VpnType, ops: &[Operation]) -> Result<(), String> {
-        let Some((_, driver)) = self.drivers.get_mut(&vpn_type) else {
+        let Some(hosted) = self.drivers.get_mut(&vpn_type) else {
             return Err(format!("no {} driver", vpn_type.name()));
         };
-        driver.apply(ops).map_err(|e| describe(&e))
+        hosted.driver.apply(ops).map_err(|e| describe(&e))
     }
 
     /// The drivers, to run each on its own thread.
-    pub fn into_drivers(self) -> BTreeMap<VpnType, BoxedDriver> {
-        self.drivers.into_iter().map(|(t, (_, d))| (t, d)).collect()
+    pub fn into_drivers(self) -> BTreeMap<VpnType, HostedDriver> {
+        self.drivers
+    }
+}
+
+/// The `stale_cleanup_delay` of a driver's section, in seconds.
+fn stale_cleanup_delay(
+    vpn_type: VpnType,
+    config: &bagpipe_core::config::DriverConfig,
+) -> Result<Duration, String> {
+    match config.options.get(STALE_CLEANUP_DELAY_KEY) {
+        None => Ok(DEFAULT_STALE_CLEANUP_DELAY),
+        Some(bagpipe_core::config::DriverOption::Integer(seconds)) => {
+            Ok(Duration::from_secs(*seconds))
+        }
+        Some(other) => Err(format!(
+            "DATAPLANE_DRIVER_{}.{STALE_CLEANUP_DELAY_KEY}: {other:?} is not a number of seconds",
+            vpn_type.name().to_uppercase()
+        )),
+    }
+}
+
+/// Removes what an earlier run left and no instance claimed, and logs what was removed.
+pub fn remove_unclaimed(vpn_type: VpnType, driver: &mut (dyn DataplaneDriver + Send)) {
+    match driver.remove_unclaimed() {
+        Ok(removed) if removed.is_empty() => tracing::info!(
+            vpn_type = vpn_type.name(),
+            "stale cleanup: nothing left by an earlier run is unclaimed"
+        ),
+        Ok(removed) => {
+            tracing::info!(
+                vpn_type = vpn_type.name(),
+                "stale cleanup: removed {} things an earlier run left and no instance claimed",
+                removed.len()
+            );
+            for what in removed {
+                tracing::info!(vpn_type = vpn_type.name(), "stale cleanup: {what}");
+            }
+        }
+        Err(e) => tracing::warn!(
+            vpn_type = vpn_type.name(),
+            "stale cleanup failed (the rest was attempted): {e}"
+        ),
     }
 }
 

@@ -145,6 +145,8 @@ pub fn run_engine<E: Engine>(
         read_buffer: vec![0; READ_CHUNK],
         lingering: Vec::new(),
     };
+    l.dataplane
+        .schedule_stale_cleanup(std::time::Instant::now());
     l.engine.start(l.clock.now());
     l.drain();
     while !stop.load(Ordering::Relaxed) {
@@ -294,6 +296,9 @@ impl<E: Engine> Loop<'_, E> {
         for dial in self.dials.values() {
             wake = wake.min(dial.deadline);
         }
+        if let Some(at) = self.dataplane.next_stale_cleanup() {
+            wake = wake.min(at);
+        }
         for l in &self.lingering {
             wake = wake.min(l.deadline);
         }
@@ -361,6 +366,7 @@ impl<E: Engine> Loop<'_, E> {
         }
 
         let now = std::time::Instant::now();
+        self.dataplane.run_due_stale_cleanups(now);
         self.lingering.retain(|l| !l.done && l.deadline > now);
         let expired: Vec<PeerId> = self
             .dials

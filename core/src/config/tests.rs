@@ -694,3 +694,43 @@ fn native_toml_unknown_driver_option_is_kept_with_a_warning() {
     assert_eq!(config.warnings.len(), 1);
     assert!(config.warnings[0].contains("dataplane.evpn.knob"));
 }
+
+#[test]
+fn stale_cleanup_delay_is_a_number_of_seconds_in_both_formats() {
+    let ini = |value: &str| {
+        format!(
+            "[BGP]\nlocal_address = 10.0.0.1\nmy_as = 64512\n\
+             [DATAPLANE_DRIVER_EVPN]\ndataplane_driver = linux\nstale_cleanup_delay = {value}\n"
+        )
+    };
+    let config = parse(&ini("30"), "bgp.conf", ConfigFormat::BagpipeIni).unwrap();
+    assert_eq!(
+        config.dataplane.evpn.options["stale_cleanup_delay"],
+        DriverOption::Integer(30)
+    );
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    let err = ini_err(&ini("soon")).to_string();
+    assert!(
+        err.contains("DATAPLANE_DRIVER_EVPN.stale_cleanup_delay") && err.contains("soon"),
+        "{err}"
+    );
+    let err = ini_err(&ini("90000")).to_string();
+    assert!(err.contains("stale_cleanup_delay"), "{err}");
+    let config = parse(
+        "[bgp]\nlocal_as = 1\nlocal_address = \"127.0.0.1\"\n\
+         [dataplane.ipvpn]\ndriver = \"dummy\"\nstale_cleanup_delay = 0\n",
+        "d.toml",
+        ConfigFormat::Toml,
+    )
+    .unwrap();
+    assert_eq!(
+        config.dataplane.ipvpn.options["stale_cleanup_delay"],
+        DriverOption::Integer(0)
+    );
+    let err = toml_err(
+        "[bgp]\nlocal_as = 1\nlocal_address = \"127.0.0.1\"\n\
+         [dataplane.evpn]\ndriver = \"linux\"\nstale_cleanup_delay = \"2m\"\n",
+    )
+    .to_string();
+    assert!(err.contains("dataplane.evpn.stale_cleanup_delay"), "{err}");
+}

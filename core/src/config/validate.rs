@@ -173,6 +173,12 @@ pub fn known_option(vpn_type: VpnType, driver: DriverKind, name: &str) -> Option
             max: u64::MAX,
         },
         (VpnType::Evpn, DriverKind::Linux, "vxlan_dst_port") => Integer { min: 1, max: 65535 },
+        // Seconds after start before what an earlier run left and no instance claimed again is
+        // removed (restart safety; 0: at once, BaGPipe-BGP's reset_state). At most a day.
+        (_, _, "stale_cleanup_delay") => Integer {
+            min: 0,
+            max: 86_400,
+        },
         _ => return None,
     };
     Some(kind)

@@ -12,7 +12,12 @@
 //! - **best effort per batch**: every operation of a batch is attempted; those that fail are
 //!   reported together in one [`ApplyError`], each with its index in the batch;
 //! - **owns what it creates**: [`DataplaneDriver::cleanup_all`] removes everything the driver
-//!   (or an earlier run of it) created, and nothing else.
+//!   (or an earlier run of it) created, and nothing else;
+//! - **restart-safe**: a driver starting where an earlier run left state adopts it (creating an
+//!   instance whose devices exist reuses them, adding an entry that exists changes nothing), so
+//!   traffic that is still valid keeps flowing while the speaker relearns its routes and the
+//!   agent re-attaches its ports; [`DataplaneDriver::remove_unclaimed`], called once a grace
+//!   period after start, then removes what no instance claimed again.
 
 mod capabilities;
 mod error;
@@ -44,6 +49,13 @@ pub trait DataplaneDriver {
     /// (BaGPipe-BGP `reset_state`, run at start-up and by `bagpipe-bgp-cleanup`), and forgets all
     /// instances.
     fn cleanup_all(&mut self) -> Result<(), DriverError>;
+
+    /// Removes the state an earlier run left that the driver's current instances do not claim:
+    /// devices of instances not created again, and entries (remote MACs, flood entries,
+    /// neighbours, routes, labels, ports) in adopted devices that no operation asked for since
+    /// start. Returns one line per thing removed, for the log. Called by the runtimes once, a
+    /// grace period after start (`stale_cleanup_delay`); with no earlier run, removes nothing.
+    fn remove_unclaimed(&mut self) -> Result<Vec<String>, DriverError>;
 }
 
 #[cfg(test)]

@@ -37,13 +37,20 @@ pub(crate) fn dump_links() -> RouteNetlinkMessage {
     RouteNetlinkMessage::GetLink(LinkMessage::default())
 }
 
-/// `ip link add <name> up type bridge forward_delay 0 stp_state 0` (reference §6.3).
+/// `ip link add <name> address <fixed> up type bridge forward_delay 0 stp_state 0` (reference
+/// §6.3).
+///
+/// The address is set (see [`bridge_address`]) because a bridge without one takes the lowest
+/// address of its ports, and every change of its address makes the kernel flush the neighbour
+/// entries on it, permanent ones included (`NETDEV_CHANGEADDR`): plugging or unplugging a VM
+/// would drop the ARP-suppression entries of the whole instance.
 pub(crate) fn add_bridge(name: &str) -> Request {
     let mut message = LinkMessage::default();
     message.header.flags = LinkFlags::Up;
     message.header.change_mask = LinkFlags::Up;
     message.attributes = vec![
         LinkAttribute::IfName(name.to_string()),
+        LinkAttribute::Address(bridge_address(name).0.to_vec()),
         LinkAttribute::LinkInfo(vec![
             LinkInfo::Kind(InfoKind::Bridge),
             LinkInfo::Data(InfoData::Bridge(vec![
@@ -58,6 +65,16 @@ pub(crate) fn add_bridge(name: &str) -> Request {
         what: format!("create bridge {name}"),
         tolerate: &[],
     }
+}
+
+/// The fixed address of the bridge `name`: locally administered, unicast (`02` first), the
+/// other five octets an FNV-1a hash of the name, so that it is the same on every run.
+pub(crate) fn bridge_address(name: &str) -> MacAddress {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    let [_, _, _, a, b, c, d, e] = hash.to_be_bytes();
+    MacAddress([0x02, a, b, c, d, e])
 }
 
 /// The VXLAN device's parameters.
@@ -360,6 +377,84 @@ pub(crate) fn link_view(message: &RouteNetlinkMessage) -> Option<LinkView> {
                     }
                 }
             }
+            _ => {}
+        }
+    }
+    Some(view)
+}
+
+/// `bridge fdb show` (`family` bridge) or `ip neigh show` (`family` inet or inet6): a dump of
+/// the neighbour table of one family.
+pub(crate) fn dump_neighbours(family: AddressFamily) -> RouteNetlinkMessage {
+    let mut message = NeighbourMessage::default();
+    message.header.family = family;
+    RouteNetlinkMessage::GetNeighbour(message)
+}
+
+/// An entry of a neighbour or FDB dump: for the bridge family an FDB entry (`mac`, and for a
+/// VXLAN device's own entries the remote VTEP in `destination`), for inet and inet6 a
+/// neighbour (`destination` is its IP, `mac` its link-layer address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NeighbourView {
+    /// Bridge, inet or inet6.
+    pub family: AddressFamily,
+    /// The device the entry is on.
+    pub ifindex: u32,
+    /// Its NUD state (`permanent`, `noarp` for a static FDB entry, learned states).
+    pub state: NeighbourState,
+    /// The device's own table (`self`): a VXLAN device's tunnel entries.
+    pub own: bool,
+    /// The bridge's table (`master`: the kernel sets `NDA_MASTER`, not always `NTF_MASTER`).
+    pub controller: bool,
+    /// The MAC address, when six octets.
+    pub mac: Option<MacAddress>,
+    /// The remote VTEP (FDB) or the neighbour's IP.
+    pub destination: Option<IpAddr>,
+    /// The VNI of a VXLAN entry, when it differs from the device's.
+    pub vni: Option<u32>,
+}
+
+/// Reads an entry of a neighbour or FDB dump.
+pub(crate) fn neighbour_view(message: &RouteNetlinkMessage) -> Option<NeighbourView> {
+    let RouteNetlinkMessage::NewNeighbour(neighbour) = message else {
+        return None;
+    };
+    let header = &neighbour.header;
+    let mut view = NeighbourView {
+        family: header.family,
+        ifindex: header.ifindex,
+        state: header.state,
+        own: header.flags.contains(NeighbourFlags::Own),
+        controller: header.flags.contains(NeighbourFlags::Controller),
+        mac: None,
+        destination: None,
+        vni: None,
+    };
+    for attribute in &neighbour.attributes {
+        match attribute {
+            NeighbourAttribute::LinkLayerAddress(octets) => {
+                view.mac = <[u8; 6]>::try_from(octets.as_slice()).ok().map(MacAddress);
+            }
+            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
+                view.destination = Some(IpAddr::V4(*a));
+            }
+            NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
+                view.destination = Some(IpAddr::V6(*a));
+            }
+            // In a bridge-family dump the library cannot tell the VTEP's family: by length.
+            NeighbourAttribute::Destination(NeighbourAddress::Other(octets)) => {
+                view.destination = match octets.len() {
+                    4 => <[u8; 4]>::try_from(octets.as_slice())
+                        .ok()
+                        .map(IpAddr::from),
+                    16 => <[u8; 16]>::try_from(octets.as_slice())
+                        .ok()
+                        .map(IpAddr::from),
+                    _ => None,
+                };
+            }
+            NeighbourAttribute::Controller(_) => view.controller = true,
+            NeighbourAttribute::Vni(vni) => view.vni = Some(*vni),
             _ => {}
         }
     }

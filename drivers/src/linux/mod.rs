@@ -3,11 +3,15 @@
 //!
 //! | operation | kernel state |
 //! |---|---|
-//! | create instance | bridge `evpn---<external id>` (or the API's `linuxbr`), VXLAN device `vxlan--<external id>` (VNI, local address, UDP port, `nolearning`, `proxy`) in it |
+//! | create instance | bridge `evpn---<external id>` with a fixed address (or the API's `linuxbr`), VXLAN device `vxlan--<external id>` (VNI, local address, UDP port, `nolearning`) in it, `neigh_suppress` on its port |
 //! | vif plugged | the port enslaved to the bridge (when the bridge is ours), a static bridge FDB entry for the VM's MAC |
 //! | remote MAC | VXLAN FDB entry `<mac> dst <vtep> vni <vni> self permanent`, and a static bridge FDB entry on the VXLAN port so that the bridge does not flood |
 //! | flood entry | VXLAN FDB entry `00:00:00:00:00:00 dst <vtep>`, appended (head-end replication) |
-//! | neighbour | permanent neighbour entry on the VXLAN device (ARP suppression) |
+//! | neighbour | permanent neighbour entry on the bridge (ARP suppression by the bridge) |
+//!
+//! Restart-safe: creating an instance whose bridge and VXLAN device exist as wanted adopts them,
+//! and every entry is added with replace semantics, so a restarted daemon leaves valid forwarding
+//! in place; what nobody claims again is removed later by `remove_unclaimed` (see [`sweep`]).
 //!
 //! The driver works in the network namespace of the thread that creates it (its netlink socket
 //! belongs there). It never runs `ip` or `bridge`. Operations that only add or remove entries are
@@ -16,6 +20,7 @@
 pub(crate) mod messages;
 pub mod names;
 pub(crate) mod netlink;
+mod sweep;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -30,8 +35,9 @@ use bagpipe_core::rib::InstanceId;
 use bagpipe_core::wire::MacAddress;
 use netlink_packet_route::link::InfoKind;
 
-use messages::{Change, LinkView, VxlanParams, ENODEV};
+use messages::{Change, LinkView, NeighbourView, VxlanParams, ENODEV};
 use netlink::{Netlink, Request};
+use netlink_packet_route::AddressFamily;
 
 /// The driver's name, in capabilities and errors.
 pub const DRIVER_NAME: &str = "linux";
@@ -147,6 +153,23 @@ impl LinuxEvpnDriver {
             .query(messages::dump_links(), true)
             .map(|answer| answer.iter().filter_map(messages::link_view).collect())
             .map_err(|e| e.into_driver_error("dump links"))
+    }
+
+    /// The entries of the bridge (FDB), inet and inet6 neighbour tables.
+    fn neighbour_tables(&mut self) -> Result<Vec<NeighbourView>, DriverError> {
+        let mut entries = Vec::new();
+        for family in [
+            AddressFamily::Bridge,
+            AddressFamily::Inet,
+            AddressFamily::Inet6,
+        ] {
+            let answer = self
+                .netlink
+                .query(messages::dump_neighbours(family), true)
+                .map_err(|e| e.into_driver_error(&format!("dump {family:?} neighbours")))?;
+            entries.extend(answer.iter().filter_map(messages::neighbour_view));
+        }
+        Ok(entries)
     }
 
     fn instance(&mut self, instance: InstanceId) -> Result<&mut InstanceState, DriverError> {
@@ -619,6 +642,27 @@ impl DataplaneDriver for LinuxEvpnDriver {
             result.map_err(|e| e.into_driver_error(&request.what))?;
         }
         Ok(())
+    }
+
+    fn remove_unclaimed(&mut self) -> Result<Vec<String>, DriverError> {
+        let links = self.links()?;
+        let entries = self.neighbour_tables()?;
+        let requests = sweep::plan(&self.instances, &links, &entries);
+        let results = self.netlink.execute(&requests);
+        let mut removed = Vec::with_capacity(requests.len());
+        let mut first_error = None;
+        for (request, result) in requests.iter().zip(results) {
+            match result {
+                Ok(()) => removed.push(request.what.clone()),
+                Err(e) => {
+                    first_error.get_or_insert_with(|| e.into_driver_error(&request.what));
+                }
+            }
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(removed),
+        }
     }
 }
 

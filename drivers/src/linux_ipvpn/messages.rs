@@ -389,16 +389,24 @@ pub(crate) fn link_index_name(message: &RouteNetlinkMessage) -> Option<(u32, Str
     })
 }
 
+/// The label of an MPLS route of a dump.
+pub(crate) fn dumped_route_label(message: &RouteNetlinkMessage) -> Option<u32> {
+    let RouteNetlinkMessage::NewRoute(route) = message else {
+        return None;
+    };
+    route.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Destination(RouteAddress::Mpls(l)) => Some(l.label),
+        _ => None,
+    })
+}
+
 /// The request removing an MPLS route of a dump (`cleanup_all`: every AF_MPLS route, as
 /// BaGPipe-BGP's `reset_state`).
 pub(crate) fn delete_dumped_route(message: &RouteNetlinkMessage) -> Option<IpvpnRequest> {
     let RouteNetlinkMessage::NewRoute(route) = message else {
         return None;
     };
-    let label = route.attributes.iter().find_map(|a| match a {
-        RouteAttribute::Destination(RouteAddress::Mpls(l)) => Some(l.label),
-        _ => None,
-    })?;
+    let label = dumped_route_label(message)?;
     let mut message = route.clone();
     message
         .attributes

@@ -520,11 +520,51 @@ impl DataplaneDriver for LinuxIpvpnDriver {
         let states: Vec<InstanceState> =
             std::mem::take(&mut self.instances).into_values().collect();
         let mut requests: Vec<IpvpnRequest> = states.iter().flat_map(cleanup_requests).collect();
+        requests.extend(self.unclaimed_vrf_requests()?);
+        // Every MPLS route, as BaGPipe-BGP's reset_state; a kernel without MPLS has none.
+        if let Ok(routes) = self.netlink.query(messages::dump_mpls_routes(), true) {
+            requests.extend(routes.iter().filter_map(messages::delete_dumped_route));
+        }
+        self.execute(requests)
+    }
+
+    fn remove_unclaimed(&mut self) -> Result<Vec<String>, DriverError> {
+        let mut requests = self.unclaimed_vrf_requests()?;
+        // MPLS routes of labels no plugged port holds (a kernel without MPLS has none).
+        let claimed: BTreeSet<u32> = self
+            .instances
+            .values()
+            .flat_map(|s| s.ports.iter().filter_map(|p| p.label.map(|l| l.value())))
+            .collect();
+        if let Ok(routes) = self.netlink.query(messages::dump_mpls_routes(), true) {
+            requests.extend(
+                routes
+                    .iter()
+                    .filter(|r| {
+                        messages::dumped_route_label(r).is_some_and(|l| !claimed.contains(&l))
+                    })
+                    .filter_map(messages::delete_dumped_route),
+            );
+        }
+        let removed = requests.iter().map(|r| r.what.clone()).collect();
+        self.execute(requests)?;
+        Ok(removed)
+    }
+}
+
+impl LinuxIpvpnDriver {
+    /// The requests removing every `bvrf-*` device no instance uses, with its rules.
+    fn unclaimed_vrf_requests(&mut self) -> Result<Vec<IpvpnRequest>, DriverError> {
         let links = self
             .netlink
             .query(crate::linux::messages::dump_links(), true)
             .map_err(|e| e.into_driver_error("ip link show"))?;
+        let claimed: BTreeSet<&str> = self.instances.values().map(|s| s.vrf_if.as_str()).collect();
+        let mut requests = Vec::new();
         for (_, name) in links.iter().filter_map(messages::link_index_name) {
+            if claimed.contains(name.as_str()) {
+                continue;
+            }
             if let Some(id) = name.strip_prefix(VRF_PREFIX) {
                 if let Ok(n) = id.parse::<u32>() {
                     let table = vrf_table(InstanceId(n));
@@ -534,11 +574,7 @@ impl DataplaneDriver for LinuxIpvpnDriver {
                 requests.push(messages::delete_link(&name));
             }
         }
-        // Every MPLS route, as BaGPipe-BGP's reset_state; a kernel without MPLS has none.
-        if let Ok(routes) = self.netlink.query(messages::dump_mpls_routes(), true) {
-            requests.extend(routes.iter().filter_map(messages::delete_dumped_route));
-        }
-        self.execute(requests)
+        Ok(requests)
     }
 }
 
