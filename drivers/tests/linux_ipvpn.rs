@@ -15,7 +15,8 @@ use bagpipe_core::rib::InstanceId;
 use bagpipe_core::wire::{Label, MacAddress};
 use bagpipe_drivers::linux_ipvpn::messages::{IpvpnRequest, EAFNOSUPPORT, EOPNOTSUPP};
 use bagpipe_drivers::linux_ipvpn::{
-    cleanup_requests, create_requests, plan, InstanceState, LinuxIpvpnConfig, LinuxIpvpnDriver,
+    cleanup_requests, create_requests, placement::VrfPlacement, plan, InstanceState,
+    LinuxIpvpnConfig, LinuxIpvpnDriver,
 };
 use netns::Netns;
 
@@ -83,7 +84,7 @@ fn render(requests: &[IpvpnRequest]) -> String {
 /// The instance after `ops`, with VRF index 7 and MPLS interface `eth0` index 3, and the
 /// requests of the last operation.
 fn after(ops: &[Operation]) -> (InstanceState, Vec<IpvpnRequest>) {
-    let mut state = InstanceState::new(spec(), 7);
+    let mut state = InstanceState::new(spec(), VrfPlacement::default_for(I), 7);
     let mut last = Vec::new();
     for op in ops {
         last = plan(&mut state, op, Some((3, "eth0"))).expect("plan");
@@ -100,7 +101,10 @@ fn setup(e: RemoteEndpoint) -> Operation {
 
 #[test]
 fn snapshot_create_instance() {
-    insta::assert_snapshot!("create_instance", render(&create_requests(&spec())));
+    insta::assert_snapshot!(
+        "create_instance",
+        render(&create_requests(&spec(), &VrfPlacement::default_for(I)))
+    );
 }
 
 #[test]
@@ -157,7 +161,8 @@ fn capabilities() {
     .is_err());
 }
 
-/// The kernel path: create a VRF, plug a port, add an MPLS label and a remote route, clean up.
+/// The kernel path: create a VRF, plug a port, add an MPLS label and remote routes, restart
+/// (adopt the VRF by its alias, remove what is not claimed again), clean up.
 /// Skipped, saying so, when the kernel has no VRF or MPLS support.
 #[test]
 fn kernel_vrf_and_mpls_routes() {
@@ -175,8 +180,12 @@ fn kernel_vrf_and_mpls_routes() {
             mpls_interface: Some("mpls0".to_string()),
         })
         .expect("netlink socket");
-        // Start-up cleanup works whatever the kernel supports (nothing to remove here).
+        // Cleanup and the stale cleanup work whatever the kernel supports (nothing to remove).
         driver.cleanup_all().expect("cleanup_all at start");
+        assert_eq!(
+            driver.remove_unclaimed().expect("remove_unclaimed"),
+            Vec::<String>::new()
+        );
         if let Err(e) = driver.apply(&[Operation::CreateInstance(spec())]) {
             let error = &e.failures[0].error;
             if let DriverError::Kernel { errno, .. } = error {
@@ -220,14 +229,86 @@ fn kernel_vrf_and_mpls_routes() {
         // Applying again changes nothing.
         driver.apply(&ops).expect("idempotent");
         driver
-            .apply(&[Operation::CleanupInstance { instance: I }])
-            .expect("cleanup instance");
+            .apply(&[setup(remote("203.0.113.0/24", [192, 0, 2, 2], 201, 0))])
+            .expect("second route");
+
+        // Restart: the daemon dies; the new one numbers the VPNs in another order (red is
+        // instance 1 now). Blue adopts its VRF by alias (bvrf-1, table 1001, routes kept), red
+        // gets a free name and table.
+        drop(driver);
+        let mut driver = LinuxIpvpnDriver::new(LinuxIpvpnConfig {
+            mpls_interface: Some("mpls0".to_string()),
+        })
+        .expect("netlink socket");
+        let mut red = spec();
+        red.external_id = "vrf-red".to_string();
+        let mut blue = spec();
+        blue.instance = InstanceId(2);
+        driver
+            .apply(&[
+                Operation::CreateInstance(red),
+                Operation::CreateInstance(blue),
+            ])
+            .expect("restart: create");
+        let held = driver.instances();
+        assert_eq!((held[&I].vrf_if.as_str(), held[&I].table), ("bvrf-2", 1002));
+        assert_eq!(
+            (
+                held[&InstanceId(2)].vrf_if.as_str(),
+                held[&InstanceId(2)].table
+            ),
+            ("bvrf-1", 1001)
+        );
+        let routes = ns.ip(&["route", "show", "table", "1001"]);
+        assert!(
+            routes.contains("203.0.113.0/24"),
+            "adoption lost routes: {routes}"
+        );
+        driver
+            .apply(&[
+                Operation::VifPlugged {
+                    instance: InstanceId(2),
+                    port: port("tap1", 16),
+                },
+                Operation::SetupRemoteEndpoint {
+                    instance: InstanceId(2),
+                    endpoint: remote("198.51.100.0/24", [192, 0, 2, 2], 200, 0),
+                },
+            ])
+            .expect("restart: re-attach");
+        let removed = driver.remove_unclaimed().expect("remove_unclaimed");
+        eprintln!("removed after restart: {removed:#?}");
+        let routes = ns.ip(&["route", "show", "table", "1001"]);
+        assert!(!routes.contains("203.0.113.0/24"), "{routes}");
+        assert!(routes.contains("198.51.100.0/24"), "{routes}");
+        driver
+            .apply(&[
+                Operation::CleanupInstance { instance: I },
+                Operation::CleanupInstance {
+                    instance: InstanceId(2),
+                },
+            ])
+            .expect("cleanup instances");
         assert!(!ns.ip_status(&["link", "show", "bvrf-1"]));
         driver.cleanup_all().expect("cleanup all");
         Ok(())
     });
     if let Err(reason) = outcome {
-        println!("skipped: kernel has no VRF/MPLS support ({reason})");
+        let line = format!(
+            "SKIPPED: drivers linux_ipvpn kernel_vrf_and_mpls_routes: kernel has no VRF/MPLS support ({reason})"
+        );
+        println!("{line}");
+        // The test command's summary lists what was skipped (scripts/test, BAGPIPE_SKIP_LOG).
+        if let Ok(path) = std::env::var("BAGPIPE_SKIP_LOG") {
+            use std::io::Write;
+            if let Ok(mut log) = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+            {
+                let _ = writeln!(log, "{}", line.split(" (").next().unwrap_or(&line));
+            }
+        }
     }
     // `ns` is dropped here: the namespace is deleted whatever happened.
 }

@@ -2,9 +2,9 @@
 //! `dummy` and `linux` for both VPN types. A driver the configuration names but this version does
 //! not have (`ovs`) is refused at start with a message naming the configuration key.
 //!
-//! Restart safety: the Linux E-VPN driver starts on what an earlier run left (it adopts devices
-//! and entries instead of removing them as BaGPipe-BGP's `reset_state` did, so VMs keep
-//! talking while the daemon restarts); `stale_cleanup_delay` seconds after start (option of the
+//! Restart safety: the Linux drivers start on what an earlier run left (they adopt devices,
+//! VRFs and entries instead of removing them as BaGPipe-BGP's `reset_state` did, so VMs keep
+//! their forwarding while the daemon restarts); `stale_cleanup_delay` seconds after start (option of the
 //! driver's section, default [`DEFAULT_STALE_CLEANUP_DELAY`]) the runtime calls
 //! [`DataplaneDriver::remove_unclaimed`], which removes what no instance claimed again by then.
 
@@ -54,10 +54,8 @@ impl DataplaneHost {
         }
     }
 
-    /// The drivers the configuration asks for. The Linux E-VPN driver adopts what an earlier run
-    /// left (see the module's comment); the Linux IP-VPN driver removes it at start (BaGPipe-BGP
-    /// `reset_state` on first use), because its VRF devices are named by instance number, which
-    /// a restarted daemon assigns anew: a VRF adopted by name could hold another VPN's routes.
+    /// The drivers the configuration asks for. The Linux drivers adopt what an earlier run left
+    /// instead of removing it (BaGPipe-BGP `reset_state` on first use): see the module's comment.
     pub fn from_config(
         daemon: &bagpipe_core::config::DaemonConfig,
         resolved: &ResolvedConfig,
@@ -103,12 +101,8 @@ impl DataplaneHost {
                             ))
                         }
                     }
-                    let mut driver =
-                        bagpipe_drivers::linux_ipvpn::LinuxIpvpnDriver::new(ipvpn_config)
-                            .map_err(|e| format!("the linux IP-VPN driver cannot start: {e}"))?;
-                    driver
-                        .cleanup_all()
-                        .map_err(|e| format!("the linux IP-VPN driver cannot clean up: {e}"))?;
+                    let driver = bagpipe_drivers::linux_ipvpn::LinuxIpvpnDriver::new(ipvpn_config)
+                        .map_err(|e| format!("the linux IP-VPN driver cannot start: {e}"))?;
                     Box::new(driver)
                 }
                 (_, kind) => {

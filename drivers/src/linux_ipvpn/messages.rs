@@ -78,13 +78,15 @@ pub enum Change {
     Remove,
 }
 
-/// `ip link add <name> up type vrf table <table>`.
-pub fn add_vrf(name: &str, table: u32) -> IpvpnRequest {
+/// `ip link add <name> up type vrf table <table>` then `ip link set <name> alias <alias>`, in one
+/// message: the alias says which VPN the VRF is for (see [`super::placement`]).
+pub fn add_vrf(name: &str, table: u32, alias: &str) -> IpvpnRequest {
     let mut message = LinkMessage::default();
     message.header.flags = LinkFlags::Up;
     message.header.change_mask = LinkFlags::Up;
     message.attributes = vec![
         LinkAttribute::IfName(name.to_string()),
+        LinkAttribute::IfAlias(alias.to_string()),
         LinkAttribute::LinkInfo(vec![
             LinkInfo::Kind(InfoKind::Vrf),
             LinkInfo::Data(InfoData::Vrf(vec![InfoVrf::TableId(table)])),
@@ -93,7 +95,7 @@ pub fn add_vrf(name: &str, table: u32) -> IpvpnRequest {
     IpvpnRequest {
         message: RouteNetlinkMessage::NewLink(message),
         flags: NLM_F_CREATE | NLM_F_EXCL,
-        what: format!("ip link add {name} up type vrf table {table}"),
+        what: format!("ip link add {name} up type vrf table {table} (alias {alias})"),
         tolerate: &[],
     }
 }
@@ -387,6 +389,81 @@ pub(crate) fn link_index_name(message: &RouteNetlinkMessage) -> Option<(u32, Str
         LinkAttribute::IfName(n) => Some((link.header.index, n.clone())),
         _ => None,
     })
+}
+
+/// A VRF device of a link dump, with its alias and table.
+pub(crate) fn existing_vrf(message: &RouteNetlinkMessage) -> Option<super::placement::ExistingVrf> {
+    let RouteNetlinkMessage::NewLink(link) = message else {
+        return None;
+    };
+    let mut vrf = super::placement::ExistingVrf {
+        index: link.header.index,
+        name: String::new(),
+        alias: None,
+        table: None,
+    };
+    let mut is_vrf = false;
+    for attribute in &link.attributes {
+        match attribute {
+            LinkAttribute::IfName(name) => vrf.name = name.clone(),
+            LinkAttribute::IfAlias(alias) => vrf.alias = Some(alias.clone()),
+            LinkAttribute::LinkInfo(infos) => {
+                for info in infos {
+                    match info {
+                        LinkInfo::Kind(InfoKind::Vrf) => is_vrf = true,
+                        LinkInfo::Data(InfoData::Vrf(data)) => {
+                            for item in data {
+                                if let InfoVrf::TableId(table) = item {
+                                    vrf.table = Some(*table);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    is_vrf.then_some(vrf)
+}
+
+/// `ip [-6] route show table all`: a dump of the routes of one family.
+pub(crate) fn dump_routes(family: AddressFamily) -> RouteNetlinkMessage {
+    let mut message = RouteMessage::default();
+    message.header.address_family = family;
+    RouteNetlinkMessage::GetRoute(message)
+}
+
+/// A route of a dump that this driver made (protocol [`ROUTE_PROTOCOL`]): its table and prefix.
+pub(crate) fn our_route(message: &RouteNetlinkMessage) -> Option<(u32, Prefix)> {
+    let RouteNetlinkMessage::NewRoute(route) = message else {
+        return None;
+    };
+    if u8::from(route.header.protocol) != ROUTE_PROTOCOL {
+        return None;
+    }
+    let mut table = u32::from(route.header.table);
+    let mut addr = match route.header.address_family {
+        AddressFamily::Inet => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        AddressFamily::Inet6 => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        _ => return None,
+    };
+    for attribute in &route.attributes {
+        match attribute {
+            RouteAttribute::Table(t) => table = *t,
+            RouteAttribute::Destination(RouteAddress::Inet(a)) => addr = IpAddr::V4(*a),
+            RouteAttribute::Destination(RouteAddress::Inet6(a)) => addr = IpAddr::V6(*a),
+            _ => {}
+        }
+    }
+    Some((
+        table,
+        Prefix {
+            addr,
+            len: route.header.destination_prefix_length,
+        },
+    ))
 }
 
 /// The label of an MPLS route of a dump.

@@ -4,12 +4,13 @@
 //!
 //! | operation | kernel state |
 //! |---|---|
-//! | create instance | VRF device `bvrf-<instance id>` bound to table `1000 + instance id`, up; for IPv4 and IPv6 the rules `prio 100 iif/oif <vrf> lookup <table>` and `prio 101 iif/oif <vrf> unreachable` |
+//! | create instance | VRF device `bvrf-<n>` bound to table `1000 + n` (`n` the instance id, or the next free one), aliased `bagpipe:<vpn_instance_id>`, up; or the VRF with that alias an earlier run left, adopted with its routes; for IPv4 and IPv6 the rules `prio 100 iif/oif <vrf> lookup <table>` and `prio 101 iif/oif <vrf> unreachable` |
 //! | vif plugged | the interface enslaved to the VRF device and up; `ip -f mpls route replace <port label> dev <vrf>` (pop, look up in the VRF) |
 //! | vif unplugged | the interface down and out of the VRF; the MPLS route removed |
 //! | remote prefix | `ip route replace <prefix> table <table> encap mpls <label> via <remote PE> dev <mpls_interface>`; several next hops for a prefix make one multipath route (ECMP); removing the last one removes the route |
 //! | cleanup instance | routes, ports, rules, VRF device removed |
 //! | cleanup all | every `bvrf-*` device and every MPLS route removed |
+//! | remove unclaimed | `bvrf-*` devices no instance uses, the driver's routes for prefixes no instance holds, foreign ports in adopted VRFs, MPLS routes of labels no port holds |
 //!
 //! Every request is built by a pure function ([`messages`], [`plan`], [`create_requests`],
 //! [`cleanup_requests`]); the driver keeps the state and sends the requests through the same
@@ -22,6 +23,8 @@
 //! redirection is not supported.
 
 pub mod messages;
+pub mod placement;
+mod sweep;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,9 +34,11 @@ use bagpipe_core::dataplane::{
     InstanceSpec, LocalPort, Operation, OperationFailure, RemoteEndpoint,
 };
 use bagpipe_core::rib::InstanceId;
+use netlink_packet_route::AddressFamily;
 
 use crate::linux::netlink::{self, Netlink, Request};
 use messages::{Change, IpvpnRequest, MplsNextHop, Prefix, ENODEV};
+use placement::{ExistingVrf, VrfChoice, VrfPlacement};
 
 /// The driver's name, in capabilities and errors.
 pub const DRIVER_NAME: &str = "linux";
@@ -78,15 +83,24 @@ pub struct InstanceState {
 }
 
 impl InstanceState {
-    /// The state of a freshly created instance whose VRF device has index `vrf_index`.
-    pub fn new(spec: InstanceSpec, vrf_index: u32) -> Self {
+    /// The state of a freshly created (or adopted) instance whose VRF device is at `placement`
+    /// with index `vrf_index`.
+    pub fn new(spec: InstanceSpec, placement: VrfPlacement, vrf_index: u32) -> Self {
         InstanceState {
-            vrf_if: vrf_name(spec.instance),
-            table: vrf_table(spec.instance),
+            vrf_if: placement.name,
+            table: placement.table,
             spec,
             vrf_index,
             ports: BTreeSet::new(),
             routes: BTreeMap::new(),
+        }
+    }
+
+    /// Where its VRF is.
+    pub fn placement(&self) -> VrfPlacement {
+        VrfPlacement {
+            name: self.vrf_if.clone(),
+            table: self.table,
         }
     }
 
@@ -98,13 +112,25 @@ impl InstanceState {
     }
 }
 
-/// The requests creating an instance's VRF device and its rules.
-pub fn create_requests(spec: &InstanceSpec) -> Vec<IpvpnRequest> {
-    let name = vrf_name(spec.instance);
-    let table = vrf_table(spec.instance);
-    let mut out = vec![messages::add_vrf(&name, table)];
-    out.extend(messages::vrf_rules(Change::Add, &name, table, false));
-    out.extend(messages::vrf_rules(Change::Add, &name, table, true));
+/// The requests creating an instance's VRF device at `placement` (aliased with its VPN's id) and
+/// its rules.
+pub fn create_requests(spec: &InstanceSpec, placement: &VrfPlacement) -> Vec<IpvpnRequest> {
+    let VrfPlacement { name, table } = placement;
+    let alias = placement::vrf_alias(&spec.external_id);
+    let mut out = vec![messages::add_vrf(name, *table, &alias)];
+    out.extend(rule_requests(placement));
+    out
+}
+
+/// The rules of a VRF (adding one that exists is tolerated).
+fn rule_requests(placement: &VrfPlacement) -> Vec<IpvpnRequest> {
+    let mut out = messages::vrf_rules(Change::Add, &placement.name, placement.table, false);
+    out.extend(messages::vrf_rules(
+        Change::Add,
+        &placement.name,
+        placement.table,
+        true,
+    ));
     out
 }
 
@@ -369,30 +395,56 @@ impl LinuxIpvpnDriver {
         Ok(Some((index, name)))
     }
 
+    /// The VRF devices in the kernel.
+    fn existing_vrfs(&mut self) -> Result<Vec<ExistingVrf>, DriverError> {
+        let links = self
+            .netlink
+            .query(crate::linux::messages::dump_links(), true)
+            .map_err(|e| e.into_driver_error("ip link show"))?;
+        Ok(links.iter().filter_map(messages::existing_vrf).collect())
+    }
+
     fn create_instance(&mut self, spec: &InstanceSpec) -> Result<(), DriverError> {
         if let Some(existing) = self.instances.get(&spec.instance) {
             if existing.spec == *spec {
                 return Ok(());
             }
         }
-        let name = vrf_name(spec.instance);
-        let mut requests = create_requests(spec);
-        // A VRF device left by an earlier run is adopted (its table is the same by name).
-        if self.link_index(&name)?.is_some() {
-            requests.remove(0);
-        }
+        let in_use: Vec<VrfPlacement> = self
+            .instances
+            .iter()
+            .filter(|(id, _)| **id != spec.instance)
+            .map(|(_, s)| s.placement())
+            .collect();
+        let existing = self.existing_vrfs()?;
+        let (placement, requests) = match placement::choose(spec, &existing, &in_use) {
+            // A VRF an earlier run made for this VPN: its routes stay (restart safety); what
+            // is not claimed again goes with `remove_unclaimed`.
+            VrfChoice::Adopt { placement, .. } => {
+                let requests = rule_requests(&placement);
+                (placement, requests)
+            }
+            VrfChoice::Create(placement) => {
+                let requests = create_requests(spec, &placement);
+                (placement, requests)
+            }
+        };
         self.execute(requests)?;
-        let index = self.link_index(&name)?.ok_or_else(|| DriverError::Io {
-            context: format!("look up {name}"),
-            message: "device not found right after creating it".to_string(),
-        })?;
-        let mut state = InstanceState::new(spec.clone(), index);
+        let index = self.vrf_index(&placement.name)?;
+        let mut state = InstanceState::new(spec.clone(), placement, index);
         if let Some(old) = self.instances.remove(&spec.instance) {
             state.ports = old.ports;
             state.routes = old.routes;
         }
         self.instances.insert(spec.instance, state);
         Ok(())
+    }
+
+    fn vrf_index(&mut self, name: &str) -> Result<u32, DriverError> {
+        self.link_index(name)?.ok_or_else(|| DriverError::Io {
+            context: format!("look up {name}"),
+            message: "device not found right after creating it".to_string(),
+        })
     }
 
     fn cleanup_instance(&mut self, instance: InstanceId) -> Result<(), DriverError> {
@@ -426,16 +478,16 @@ impl LinuxIpvpnDriver {
 
     /// Programs an instance again: its VRF device (created if missing), rules, ports and routes.
     fn restore_instance(&mut self, spec: &InstanceSpec) -> Result<(), DriverError> {
-        let name = vrf_name(spec.instance);
-        let mut requests = create_requests(spec);
-        if self.link_index(&name)?.is_some() {
-            requests.remove(0);
-        }
+        let Some(placement) = self.instances.get(&spec.instance).map(|s| s.placement()) else {
+            return Ok(());
+        };
+        let requests = if self.link_index(&placement.name)?.is_some() {
+            rule_requests(&placement)
+        } else {
+            create_requests(spec, &placement)
+        };
         self.execute(requests)?;
-        let index = self.link_index(&name)?.ok_or_else(|| DriverError::Io {
-            context: format!("look up {name}"),
-            message: "device not found right after creating it".to_string(),
-        })?;
+        let index = self.vrf_index(&placement.name)?;
         let mpls_if = if self
             .instances
             .get(&spec.instance)
@@ -529,17 +581,33 @@ impl DataplaneDriver for LinuxIpvpnDriver {
     }
 
     fn remove_unclaimed(&mut self) -> Result<Vec<String>, DriverError> {
-        let mut requests = self.unclaimed_vrf_requests()?;
+        let links = self
+            .netlink
+            .query(crate::linux::messages::dump_links(), true)
+            .map_err(|e| e.into_driver_error("ip link show"))?;
+        let vrfs: Vec<ExistingVrf> = links.iter().filter_map(messages::existing_vrf).collect();
+        let views: Vec<_> = links
+            .iter()
+            .filter_map(crate::linux::messages::link_view)
+            .collect();
+        let mut routes = Vec::new();
+        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+            let dump = self
+                .netlink
+                .query(messages::dump_routes(family), true)
+                .map_err(|e| e.into_driver_error(&format!("dump {family:?} routes")))?;
+            routes.extend(dump.iter().filter_map(messages::our_route));
+        }
+        let mut requests = sweep::plan(&self.instances, &vrfs, &views, &routes);
         // MPLS routes of labels no plugged port holds (a kernel without MPLS has none).
         let claimed: BTreeSet<u32> = self
             .instances
             .values()
             .flat_map(|s| s.ports.iter().filter_map(|p| p.label.map(|l| l.value())))
             .collect();
-        if let Ok(routes) = self.netlink.query(messages::dump_mpls_routes(), true) {
+        if let Ok(dump) = self.netlink.query(messages::dump_mpls_routes(), true) {
             requests.extend(
-                routes
-                    .iter()
+                dump.iter()
                     .filter(|r| {
                         messages::dumped_route_label(r).is_some_and(|l| !claimed.contains(&l))
                     })
@@ -555,26 +623,8 @@ impl DataplaneDriver for LinuxIpvpnDriver {
 impl LinuxIpvpnDriver {
     /// The requests removing every `bvrf-*` device no instance uses, with its rules.
     fn unclaimed_vrf_requests(&mut self) -> Result<Vec<IpvpnRequest>, DriverError> {
-        let links = self
-            .netlink
-            .query(crate::linux::messages::dump_links(), true)
-            .map_err(|e| e.into_driver_error("ip link show"))?;
-        let claimed: BTreeSet<&str> = self.instances.values().map(|s| s.vrf_if.as_str()).collect();
-        let mut requests = Vec::new();
-        for (_, name) in links.iter().filter_map(messages::link_index_name) {
-            if claimed.contains(name.as_str()) {
-                continue;
-            }
-            if let Some(id) = name.strip_prefix(VRF_PREFIX) {
-                if let Ok(n) = id.parse::<u32>() {
-                    let table = vrf_table(InstanceId(n));
-                    requests.extend(messages::vrf_rules(Change::Remove, &name, table, false));
-                    requests.extend(messages::vrf_rules(Change::Remove, &name, table, true));
-                }
-                requests.push(messages::delete_link(&name));
-            }
-        }
-        Ok(requests)
+        let vrfs = self.existing_vrfs()?;
+        Ok(sweep::unclaimed_vrfs(&self.instances, &vrfs))
     }
 }
 

@@ -79,7 +79,7 @@ fn remove(e: RemoteEndpoint) -> Operation {
 /// Applies `ops` in order to a fresh instance (VRF index 7, MPLS interface `eth0` index 3) and
 /// returns the `ip` command of every request of the last operation.
 fn requests_of_last(ops: &[Operation]) -> Vec<String> {
-    let mut state = InstanceState::new(spec(), 7);
+    let mut state = InstanceState::new(spec(), VrfPlacement::default_for(I), 7);
     let mut last = Vec::new();
     for op in ops {
         last = plan(&mut state, op, Some((3, "eth0"))).expect("plan");
@@ -154,7 +154,7 @@ fn operations_map_to_requests() {
 
 #[test]
 fn without_mpls_interface_the_kernel_chooses() {
-    let mut state = InstanceState::new(spec(), 7);
+    let mut state = InstanceState::new(spec(), VrfPlacement::default_for(I), 7);
     let r = plan(
         &mut state,
         &setup(remote("10.9.0.0/16", [10, 0, 0, 1], 200, 0)),
@@ -169,16 +169,19 @@ fn without_mpls_interface_the_kernel_chooses() {
 
 #[test]
 fn create_and_cleanup_requests() {
-    let what: Vec<String> = create_requests(&spec())
+    let what: Vec<String> = create_requests(&spec(), &VrfPlacement::default_for(I))
         .into_iter()
         .map(|r| r.what)
         .collect();
-    assert_eq!(what[0], "ip link add bvrf-3 up type vrf table 1003");
+    assert_eq!(
+        what[0],
+        "ip link add bvrf-3 up type vrf table 1003 (alias bagpipe:vrf-blue)"
+    );
     assert_eq!(what.len(), 9);
     assert!(what.contains(&"ip rule add prio 100 iif bvrf-3 lookup 1003".to_string()));
     assert!(what.contains(&"ip -6 rule add prio 101 oif bvrf-3 unreachable".to_string()));
 
-    let mut state = InstanceState::new(spec(), 7);
+    let mut state = InstanceState::new(spec(), VrfPlacement::default_for(I), 7);
     for op in [
         plug("tap1", 16),
         setup(remote("192.168.1.0/24", [10, 0, 0, 1], 200, 0)),
@@ -243,7 +246,7 @@ fn e_vpn_operations_are_unsupported() {
         },
     ];
     for op in ops {
-        let mut state = InstanceState::new(spec(), 7);
+        let mut state = InstanceState::new(spec(), VrfPlacement::default_for(I), 7);
         let err = plan(&mut state, &op, None).unwrap_err();
         assert!(
             matches!(err, DriverError::Unsupported { .. }),
@@ -254,7 +257,7 @@ fn e_vpn_operations_are_unsupported() {
     // A MAC destination is not an IP-VPN route.
     let mut e = remote("10.0.0.0/8", [10, 0, 0, 1], 16, 0);
     e.destination = Destination::Mac(MacAddress([2, 0, 0, 0, 0, 1]));
-    let mut state = InstanceState::new(spec(), 7);
+    let mut state = InstanceState::new(spec(), VrfPlacement::default_for(I), 7);
     assert!(matches!(
         plan(&mut state, &setup(e), None),
         Err(DriverError::Unsupported { .. })
