@@ -15,7 +15,7 @@ use bagpipe_core::rib::InstanceId;
 use bagpipe_core::wire::{Label, MacAddress};
 use bagpipe_drivers::linux_ipvpn::messages::{IpvpnRequest, EAFNOSUPPORT, EOPNOTSUPP};
 use bagpipe_drivers::linux_ipvpn::{
-    cleanup_requests, create_requests, placement::VrfPlacement, plan, InstanceState,
+    cleanup_requests, create_requests, placement::VrfPlacement, plan, InstanceState, Interfaces,
     LinuxIpvpnConfig, LinuxIpvpnDriver,
 };
 use netns::Netns;
@@ -87,7 +87,15 @@ fn after(ops: &[Operation]) -> (InstanceState, Vec<IpvpnRequest>) {
     let mut state = InstanceState::new(spec(), VrfPlacement::default_for(I), 7);
     let mut last = Vec::new();
     for op in ops {
-        last = plan(&mut state, op, Some((3, "eth0"))).expect("plan");
+        last = plan(
+            &mut state,
+            op,
+            Interfaces {
+                mpls: Some((3, "eth0")),
+                port: Some(5),
+            },
+        )
+        .expect("plan");
     }
     (state, last)
 }
@@ -188,6 +196,12 @@ fn kernel_vrf_and_mpls_routes() {
         );
         if let Err(e) = driver.apply(&[Operation::CreateInstance(spec())]) {
             let error = &e.failures[0].error;
+            // The kernel settings come first: no /proc/sys/net/mpls without MPLS routing.
+            if let DriverError::Io { context, .. } = error {
+                if context.contains("/proc/sys/net/mpls") {
+                    return Err(format!("no MPLS sysctls: {error}"));
+                }
+            }
             if let DriverError::Kernel { errno, .. } = error {
                 if *errno == EOPNOTSUPP || *errno == EAFNOSUPPORT {
                     let name = if *errno == EOPNOTSUPP {
@@ -225,7 +239,16 @@ fn kernel_vrf_and_mpls_routes() {
         let link = ns.ip(&["-d", "link", "show", "tap1"]);
         assert!(link.contains("master bvrf-1"), "{link}");
         let mpls = ns.ip(&["-f", "mpls", "route", "show"]);
-        assert!(mpls.contains("16 dev bvrf-1"), "{mpls}");
+        assert!(mpls.contains("16 via inet 10.0.0.2 dev tap1"), "{mpls}");
+        let addresses = ns.ip(&["addr", "show", "dev", "tap1"]);
+        assert!(addresses.contains("inet 10.0.0.1/24"), "{addresses}");
+        let neighbours = ns.ip(&["neigh", "show", "dev", "tap1"]);
+        assert!(
+            neighbours.contains("10.0.0.2 lladdr 02:00:00:00:00:02 PERMANENT"),
+            "{neighbours}"
+        );
+        let proxy_arp = std::fs::read_to_string("/proc/sys/net/ipv4/conf/tap1/proxy_arp");
+        assert_eq!(proxy_arp.ok().as_deref(), Some("1\n"));
         // Applying again changes nothing.
         driver.apply(&ops).expect("idempotent");
         driver

@@ -5,8 +5,12 @@
 use std::net::IpAddr;
 
 use netlink_packet_core::{NetlinkMessage, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST};
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVrf, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+};
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
 };
 use netlink_packet_route::route::{
     MplsLabel, RouteAddress, RouteAttribute, RouteHeader, RouteLwEnCapType, RouteLwTunnelEncap,
@@ -23,6 +27,8 @@ pub const ESRCH: i32 = 3;
 pub const ENODEV: i32 = 19;
 /// File exists: adding a rule that is there already.
 pub const EEXIST: i32 = 17;
+/// Cannot assign requested address: removing an address that is not there.
+pub const EADDRNOTAVAIL: i32 = 99;
 /// Address family not supported (no MPLS routing in the kernel).
 pub const EAFNOSUPPORT: i32 = 97;
 /// Operation not supported (no VRF device kind in the kernel).
@@ -217,9 +223,23 @@ fn route_header(family: AddressFamily, table: u32) -> (RouteHeader, Option<Route
     }
 }
 
-/// `ip -f mpls route add <label> dev <vrf>`: packets arriving with `label` are popped and
-/// forwarded into the VRF (looked up in its table); `ip -f mpls route del <label>` on removal.
-pub fn mpls_route(change: Change, label: u32, vrf: (u32, &str)) -> IpvpnRequest {
+/// Where packets arriving with a local label go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MplsTarget<'a> {
+    /// Straight to the VM behind its port (BaGPipe-BGP: `via inet <vm ip> dev <port>`).
+    Vm {
+        /// The VM's address.
+        ip: IpAddr,
+        /// The port's index and name.
+        port: (u32, &'a str),
+    },
+    /// Into the VRF, looked up in its table (a port without an IP address).
+    Vrf((u32, &'a str)),
+}
+
+/// `ip -f mpls route replace <label> via inet <vm ip> dev <port>` (or `dev <vrf>`): packets
+/// arriving with `label` are popped and delivered; `ip -f mpls route del <label>` on removal.
+pub fn mpls_route(change: Change, label: u32, target: MplsTarget<'_>) -> IpvpnRequest {
     let (header, table) = route_header(AddressFamily::Mpls, u32::from(RouteHeader::RT_TABLE_MAIN));
     let mut message = RouteMessage::default();
     message.header = header;
@@ -232,11 +252,28 @@ pub fn mpls_route(change: Change, label: u32, vrf: (u32, &str)) -> IpvpnRequest 
         ))));
     match change {
         Change::Add => {
-            message.attributes.push(RouteAttribute::Oif(vrf.0));
+            let what = match target {
+                MplsTarget::Vm { ip, port } => {
+                    message.attributes.push(RouteAttribute::Via(match ip {
+                        IpAddr::V4(a) => netlink_packet_route::route::RouteVia::Inet(a),
+                        IpAddr::V6(a) => netlink_packet_route::route::RouteVia::Inet6(a),
+                    }));
+                    message.attributes.push(RouteAttribute::Oif(port.0));
+                    let family = if ip.is_ipv4() { "inet" } else { "inet6" };
+                    format!(
+                        "ip -f mpls route replace {label} via {family} {ip} dev {}",
+                        port.1
+                    )
+                }
+                MplsTarget::Vrf(vrf) => {
+                    message.attributes.push(RouteAttribute::Oif(vrf.0));
+                    format!("ip -f mpls route replace {label} dev {}", vrf.1)
+                }
+            };
             IpvpnRequest {
                 message: RouteNetlinkMessage::NewRoute(message),
                 flags: NLM_F_CREATE | NLM_F_REPLACE,
-                what: format!("ip -f mpls route replace {label} dev {}", vrf.1),
+                what,
                 tolerate: &[],
             }
         }
@@ -245,6 +282,95 @@ pub fn mpls_route(change: Change, label: u32, vrf: (u32, &str)) -> IpvpnRequest 
             flags: 0,
             what: format!("ip -f mpls route del {label}"),
             tolerate: REMOVAL,
+        },
+    }
+}
+
+/// `ip neigh replace <vm ip> lladdr <mac> dev <port> nud permanent`: the VM's address resolves
+/// without ARP (BaGPipe-BGP `vif_plugged`); `ip neigh del` on removal.
+pub fn port_neighbour(change: Change, port: (u32, &str), ip: IpAddr, mac: [u8; 6]) -> IpvpnRequest {
+    let mut message = NeighbourMessage::default();
+    message.header.family = match ip {
+        IpAddr::V4(_) => AddressFamily::Inet,
+        IpAddr::V6(_) => AddressFamily::Inet6,
+    };
+    message.header.ifindex = port.0;
+    message.header.state = NeighbourState::Permanent;
+    message.attributes = vec![NeighbourAttribute::Destination(match ip {
+        IpAddr::V4(a) => NeighbourAddress::Inet(a),
+        IpAddr::V6(a) => NeighbourAddress::Inet6(a),
+    })];
+    let mac_text = mac
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    match change {
+        Change::Add => {
+            message
+                .attributes
+                .push(NeighbourAttribute::LinkLayerAddress(mac.to_vec()));
+            IpvpnRequest {
+                message: RouteNetlinkMessage::NewNeighbour(message),
+                flags: NLM_F_CREATE | NLM_F_REPLACE,
+                what: format!(
+                    "ip neigh replace {ip} lladdr {mac_text} dev {} nud permanent",
+                    port.1
+                ),
+                tolerate: &[],
+            }
+        }
+        Change::Remove => IpvpnRequest {
+            message: RouteNetlinkMessage::DelNeighbour(message),
+            flags: 0,
+            what: format!("ip neigh del {ip} dev {}", port.1),
+            tolerate: REMOVAL,
+        },
+    }
+}
+
+/// `ip addr add <gateway>/<plen> [brd +] dev <port>`: the port answers the VM's ARP for its
+/// gateway and routes its traffic into the VRF (BaGPipe-BGP `vif_plugged`; an address already
+/// there is fine); `ip addr del` on removal.
+pub fn gateway_address(
+    change: Change,
+    port: (u32, &str),
+    gateway: IpAddr,
+    len: u8,
+) -> IpvpnRequest {
+    let mut message = AddressMessage::default();
+    message.header.family = match gateway {
+        IpAddr::V4(_) => AddressFamily::Inet,
+        IpAddr::V6(_) => AddressFamily::Inet6,
+    };
+    message.header.prefix_len = len;
+    message.header.index = port.0;
+    message.attributes = vec![AddressAttribute::Local(gateway)];
+    if gateway.is_ipv4() {
+        message.attributes.push(AddressAttribute::Address(gateway));
+    }
+    if let IpAddr::V4(a) = gateway {
+        if len < 31 {
+            let host_bits = u32::MAX.checked_shr(u32::from(len)).unwrap_or(0);
+            let broadcast = std::net::Ipv4Addr::from(u32::from(a) | host_bits);
+            message
+                .attributes
+                .push(AddressAttribute::Broadcast(broadcast));
+        }
+    }
+    match change {
+        Change::Add => IpvpnRequest {
+            message: RouteNetlinkMessage::NewAddress(message),
+            flags: NLM_F_CREATE | NLM_F_EXCL,
+            what: format!("ip addr add {gateway}/{len} dev {}", port.1),
+            tolerate: EXISTS,
+        },
+        Change::Remove => IpvpnRequest {
+            message: RouteNetlinkMessage::DelAddress(message),
+            flags: 0,
+            what: format!("ip addr del {gateway}/{len} dev {}", port.1),
+            // EADDRNOTAVAIL: the address is gone already.
+            tolerate: &[ENOENT, ESRCH, ENODEV, EADDRNOTAVAIL],
         },
     }
 }

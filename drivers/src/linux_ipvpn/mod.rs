@@ -4,9 +4,10 @@
 //!
 //! | operation | kernel state |
 //! |---|---|
+//! | first instance | `net.mpls.platform_labels` = 2^20 - 1, `net.mpls.conf.<mpls_interface>.input` and `net.mpls.conf.lo.input` = 1, `net.ipv4.ip_forward` = 1 |
 //! | create instance | VRF device `bvrf-<n>` bound to table `1000 + n` (`n` the instance id, or the next free one), aliased `bagpipe:<vpn_instance_id>`, up; or the VRF with that alias an earlier run left, adopted with its routes; for IPv4 and IPv6 the rules `prio 100 iif/oif <vrf> lookup <table>` and `prio 101 iif/oif <vrf> unreachable` |
-//! | vif plugged | the interface enslaved to the VRF device and up; `ip -f mpls route replace <port label> dev <vrf>` (pop, look up in the VRF) |
-//! | vif unplugged | the interface down and out of the VRF; the MPLS route removed |
+//! | vif plugged | the interface enslaved to the VRF device and up; the gateway address `<gateway>/<plen>` on it; `ip neigh replace <vm ip> lladdr <mac> dev <port> nud permanent`; `proxy_arp` and `proxy_arp_pvlan` on; `ip -f mpls route replace <port label> via inet <vm ip> dev <port>` (or `dev <vrf>`, a lookup in the VRF, for a port without an address) |
+//! | vif unplugged | the MPLS route and the neighbour removed; proxy ARP off; for the port's last endpoint the gateway address removed and the interface down and out of the VRF |
 //! | remote prefix | `ip route replace <prefix> table <table> encap mpls <label> via <remote PE> dev <mpls_interface>`; several next hops for a prefix make one multipath route (ECMP); removing the last one removes the route |
 //! | cleanup instance | routes, ports, rules, VRF device removed |
 //! | cleanup all | every `bvrf-*` device and every MPLS route removed |
@@ -16,15 +17,13 @@
 //! [`cleanup_requests`]); the driver keeps the state and sends the requests through the same
 //! batching netlink client as the E-VPN driver. It never runs `ip`.
 //!
-//! Differences from BaGPipe-BGP, known and accepted: the MPLS route of a local label pops into
-//! the VRF device (`dev <vrf>`) rather than `via inet <vm ip> dev <port>`; the sysctls
-//! (`net.mpls.platform_labels`, `net.mpls.conf.*.input`, `ip_forward`, `proxy_arp`), the
-//! permanent neighbour and the gateway address on the port are not programmed; FlowSpec traffic
-//! redirection is not supported.
+//! Differences from BaGPipe-BGP, known and accepted: FlowSpec traffic redirection is not
+//! supported; a VRF is found again after a restart by its alias (see [`placement`]).
 
 pub mod messages;
 pub mod placement;
 mod sweep;
+pub mod sysctl;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,7 +36,7 @@ use bagpipe_core::rib::InstanceId;
 use netlink_packet_route::AddressFamily;
 
 use crate::linux::netlink::{self, Netlink, Request};
-use messages::{Change, IpvpnRequest, MplsNextHop, Prefix, ENODEV};
+use messages::{Change, IpvpnRequest, MplsNextHop, MplsTarget, Prefix, ENODEV};
 use placement::{ExistingVrf, VrfChoice, VrfPlacement};
 
 /// The driver's name, in capabilities and errors.
@@ -147,7 +146,7 @@ pub fn cleanup_requests(state: &InstanceState) -> Vec<IpvpnRequest> {
             out.push(messages::mpls_route(
                 Change::Remove,
                 label.value(),
-                (state.vrf_index, &state.vrf_if),
+                MplsTarget::Vrf((state.vrf_index, &state.vrf_if)),
             ));
         }
         out.push(messages::set_master(&port.interface, None));
@@ -168,19 +167,66 @@ pub fn cleanup_requests(state: &InstanceState) -> Vec<IpvpnRequest> {
     out
 }
 
+/// The interfaces a plan refers to by index, looked up by the driver beforehand.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Interfaces<'a> {
+    /// The MPLS interface's index and name, when configured.
+    pub mpls: Option<(u32, &'a str)>,
+    /// The index of the operation's port (plug, unplug), when it exists.
+    pub port: Option<u32>,
+}
+
+/// The requests plugging `port` into the instance's VRF (reference §6.5 `vif_plugged`): the port
+/// enslaved and up, the subnet's gateway address on it (the VM's ARP for its gateway is
+/// answered, its traffic routed in the VRF), a permanent neighbour entry for the VM, and the
+/// MPLS route popping the port's label straight to the VM. Without the port's index (the
+/// interface is missing) only what needs no index is sent; without the VM's address the label
+/// pops into the VRF.
+fn plug_requests(state: &InstanceState, port: &LocalPort, index: Option<u32>) -> Vec<IpvpnRequest> {
+    let vrf = (state.vrf_index, state.vrf_if.as_str());
+    let mut out = vec![messages::set_master(&port.interface, Some(vrf))];
+    let port_link = index.map(|i| (i, port.interface.as_str()));
+    if let Some(link) = port_link {
+        if let Some(gateway) = state.spec.gateway {
+            out.push(messages::gateway_address(
+                Change::Add,
+                link,
+                gateway.ip(),
+                gateway.prefix(),
+            ));
+        }
+        if let Some(ip) = port.ip {
+            out.push(messages::port_neighbour(
+                Change::Add,
+                link,
+                ip.ip(),
+                port.mac.0,
+            ));
+        }
+    }
+    if let Some(label) = port.label {
+        let target = match (port.ip, port_link) {
+            (Some(ip), Some(link)) => MplsTarget::Vm {
+                ip: ip.ip(),
+                port: link,
+            },
+            _ => MplsTarget::Vrf(vrf),
+        };
+        out.push(messages::mpls_route(Change::Add, label.value(), target));
+    }
+    out
+}
+
 /// The requests programming again an instance's ports and routes (after its VRF device and
-/// rules): what [`DataplaneDriver::reconcile`] sends.
+/// rules): what [`DataplaneDriver::reconcile`] sends. `port_index` gives each port's index.
 pub fn restore_requests(
     state: &InstanceState,
     mpls_interface: Option<(u32, &str)>,
+    port_index: impl Fn(&str) -> Option<u32>,
 ) -> Vec<IpvpnRequest> {
-    let vrf = (state.vrf_index, state.vrf_if.as_str());
     let mut out = Vec::new();
     for port in &state.ports {
-        out.push(messages::set_master(&port.interface, Some(vrf)));
-        if let Some(label) = port.label {
-            out.push(messages::mpls_route(Change::Add, label.value(), vrf));
-        }
+        out.extend(plug_requests(state, port, port_index(&port.interface)));
     }
     for prefix in state.routes.keys() {
         out.push(messages::remote_route(
@@ -191,6 +237,10 @@ pub fn restore_requests(
         ));
     }
     out
+}
+
+fn apply_settings(settings: &[sysctl::Setting]) -> Result<(), DriverError> {
+    settings.iter().try_for_each(sysctl::Setting::apply)
 }
 
 fn unsupported(what: &str) -> DriverError {
@@ -226,19 +276,16 @@ fn route_parts(endpoint: &RemoteEndpoint) -> Result<(Prefix, MplsNextHop), Drive
 
 /// The requests for one operation on an existing instance, updating its state. `CreateInstance`
 /// and `CleanupInstance` are the driver's ([`create_requests`], [`cleanup_requests`]).
-/// `mpls_interface` is the MPLS interface's index and name, when configured.
 pub fn plan(
     state: &mut InstanceState,
     op: &Operation,
-    mpls_interface: Option<(u32, &str)>,
+    interfaces: Interfaces<'_>,
 ) -> Result<Vec<IpvpnRequest>, DriverError> {
+    let mpls_interface = interfaces.mpls;
     let vrf = (state.vrf_index, state.vrf_if.as_str());
     match op {
         Operation::VifPlugged { port, .. } => {
-            let mut out = vec![messages::set_master(&port.interface, Some(vrf))];
-            if let Some(label) = port.label {
-                out.push(messages::mpls_route(Change::Add, label.value(), vrf));
-            }
+            let out = plug_requests(state, port, interfaces.port);
             state.ports.insert(port.clone());
             Ok(out)
         }
@@ -249,11 +296,32 @@ pub fn plan(
         } => {
             let mut out = Vec::new();
             if let Some(label) = port.label {
-                out.push(messages::mpls_route(Change::Remove, label.value(), vrf));
+                out.push(messages::mpls_route(
+                    Change::Remove,
+                    label.value(),
+                    MplsTarget::Vrf(vrf),
+                ));
+            }
+            let port_link = interfaces.port.map(|i| (i, port.interface.as_str()));
+            if let (Some(link), Some(ip)) = (port_link, port.ip) {
+                out.push(messages::port_neighbour(
+                    Change::Remove,
+                    link,
+                    ip.ip(),
+                    port.mac.0,
+                ));
             }
             state.ports.remove(port);
             let still_used = state.ports.iter().any(|p| p.interface == port.interface);
             if *last_endpoint || !still_used {
+                if let (Some(link), Some(gateway)) = (port_link, state.spec.gateway) {
+                    out.push(messages::gateway_address(
+                        Change::Remove,
+                        link,
+                        gateway.ip(),
+                        gateway.prefix(),
+                    ));
+                }
                 out.push(messages::set_master(&port.interface, None));
             }
             Ok(out)
@@ -323,6 +391,8 @@ pub struct LinuxIpvpnDriver {
     netlink: Netlink,
     instances: BTreeMap<InstanceId, InstanceState>,
     mpls_interface_index: Option<u32>,
+    /// Whether the kernel settings of [`sysctl::initial`] were written.
+    initialized: bool,
 }
 
 impl LinuxIpvpnDriver {
@@ -342,6 +412,7 @@ impl LinuxIpvpnDriver {
             netlink: Netlink::open()?,
             instances: BTreeMap::new(),
             mpls_interface_index: None,
+            initialized: false,
         })
     }
 
@@ -410,6 +481,11 @@ impl LinuxIpvpnDriver {
                 return Ok(());
             }
         }
+        if !self.initialized {
+            // BaGPipe-BGP `initialize`, before the first VRF.
+            apply_settings(&sysctl::initial(self.config.mpls_interface.as_deref()))?;
+            self.initialized = true;
+        }
         let in_use: Vec<VrfPlacement> = self
             .instances
             .iter()
@@ -469,11 +545,35 @@ impl LinuxIpvpnDriver {
         } else {
             None
         };
+        let port_index = match op {
+            Operation::VifPlugged { port, .. } => {
+                crate::linux::names::validate(&port.interface, "port name")?;
+                let index = self.link_index(&port.interface)?;
+                if index.is_some() {
+                    apply_settings(&sysctl::proxy_arp(&port.interface, true))?;
+                }
+                index
+            }
+            Operation::VifUnplugged { port, .. } => {
+                crate::linux::names::validate(&port.interface, "port name")?;
+                // The port may be gone with its VM: nothing to turn off then.
+                let index = self.link_index(&port.interface)?;
+                if index.is_some() {
+                    apply_settings(&sysctl::proxy_arp(&port.interface, false))?;
+                }
+                index
+            }
+            _ => None,
+        };
         let state = self
             .instances
             .get_mut(&instance)
             .ok_or(DriverError::UnknownInstance { instance })?;
-        plan(state, op, mpls_if.as_ref().map(|(i, n)| (*i, n.as_str())))
+        let interfaces = Interfaces {
+            mpls: mpls_if.as_ref().map(|(i, n)| (*i, n.as_str())),
+            port: port_index,
+        };
+        plan(state, op, interfaces)
     }
 
     /// Programs an instance again: its VRF device (created if missing), rules, ports and routes.
@@ -497,11 +597,27 @@ impl LinuxIpvpnDriver {
         } else {
             None
         };
+        let mut port_indexes = BTreeMap::new();
+        let interfaces: Vec<String> = self
+            .instances
+            .get(&spec.instance)
+            .map(|s| s.ports.iter().map(|p| p.interface.clone()).collect())
+            .unwrap_or_default();
+        for interface in interfaces {
+            if let Some(port_index) = self.link_index(&interface)? {
+                apply_settings(&sysctl::proxy_arp(&interface, true))?;
+                port_indexes.insert(interface, port_index);
+            }
+        }
         let Some(state) = self.instances.get_mut(&spec.instance) else {
             return Ok(());
         };
         state.vrf_index = index;
-        let requests = restore_requests(state, mpls_if.as_ref().map(|(i, n)| (*i, n.as_str())));
+        let requests = restore_requests(
+            state,
+            mpls_if.as_ref().map(|(i, n)| (*i, n.as_str())),
+            |name| port_indexes.get(name).copied(),
+        );
         self.execute(requests)
     }
 }

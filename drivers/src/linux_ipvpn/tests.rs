@@ -82,7 +82,15 @@ fn requests_of_last(ops: &[Operation]) -> Vec<String> {
     let mut state = InstanceState::new(spec(), VrfPlacement::default_for(I), 7);
     let mut last = Vec::new();
     for op in ops {
-        last = plan(&mut state, op, Some((3, "eth0"))).expect("plan");
+        last = plan(
+            &mut state,
+            op,
+            Interfaces {
+                mpls: Some((3, "eth0")),
+                port: Some(5),
+            },
+        )
+        .expect("plan");
     }
     last.into_iter().map(|r| r.what).collect()
 }
@@ -98,13 +106,18 @@ fn operations_map_to_requests() {
             vec![plug("tap1", 16)],
             vec![
                 "ip link set tap1 master bvrf-3 up",
-                "ip -f mpls route replace 16 dev bvrf-3",
+                "ip neigh replace 10.0.0.2 lladdr 02:00:00:00:00:01 dev tap1 nud permanent",
+                "ip -f mpls route replace 16 via inet 10.0.0.2 dev tap1",
             ],
         ),
         (
             "unplug",
             vec![plug("tap1", 16), unplug("tap1", 16)],
-            vec!["ip -f mpls route del 16", "ip link set tap1 down nomaster"],
+            vec![
+                "ip -f mpls route del 16",
+                "ip neigh del 10.0.0.2 dev tap1",
+                "ip link set tap1 down nomaster",
+            ],
         ),
         (
             "remote route",
@@ -153,12 +166,44 @@ fn operations_map_to_requests() {
 }
 
 #[test]
+fn the_gateway_address_goes_on_the_port_and_leaves_with_its_last_endpoint() {
+    let mut with_gateway = spec();
+    with_gateway.gateway = Some("10.0.0.1/24".parse().unwrap());
+    let mut state = InstanceState::new(with_gateway, VrfPlacement::default_for(I), 7);
+    let port_5 = Interfaces {
+        mpls: None,
+        port: Some(5),
+    };
+    let what = |requests: Vec<IpvpnRequest>| -> Vec<String> {
+        requests.into_iter().map(|r| r.what).collect()
+    };
+    let plugged = what(plan(&mut state, &plug("tap1", 16), port_5).unwrap());
+    assert_eq!(plugged[1], "ip addr add 10.0.0.1/24 dev tap1");
+    assert_eq!(plugged.len(), 4);
+    let unplugged = what(plan(&mut state, &unplug("tap1", 16), port_5).unwrap());
+    assert_eq!(
+        unplugged[2..],
+        [
+            "ip addr del 10.0.0.1/24 dev tap1",
+            "ip link set tap1 down nomaster"
+        ]
+    );
+    // A port that is gone: nothing that needs its index.
+    plan(&mut state, &plug("tap1", 16), port_5).unwrap();
+    let gone = what(plan(&mut state, &unplug("tap1", 16), Interfaces::default()).unwrap());
+    assert_eq!(
+        gone,
+        ["ip -f mpls route del 16", "ip link set tap1 down nomaster"]
+    );
+}
+
+#[test]
 fn without_mpls_interface_the_kernel_chooses() {
     let mut state = InstanceState::new(spec(), VrfPlacement::default_for(I), 7);
     let r = plan(
         &mut state,
         &setup(remote("10.9.0.0/16", [10, 0, 0, 1], 200, 0)),
-        None,
+        Interfaces::default(),
     )
     .unwrap();
     assert_eq!(
@@ -186,7 +231,7 @@ fn create_and_cleanup_requests() {
         plug("tap1", 16),
         setup(remote("192.168.1.0/24", [10, 0, 0, 1], 200, 0)),
     ] {
-        plan(&mut state, &op, None).unwrap();
+        plan(&mut state, &op, Interfaces::default()).unwrap();
     }
     let what: Vec<String> = cleanup_requests(&state)
         .into_iter()
@@ -198,7 +243,7 @@ fn create_and_cleanup_requests() {
     assert_eq!(what.last().unwrap(), "ip link del bvrf-3");
     assert_eq!(what.len(), 12);
 
-    let what: Vec<String> = restore_requests(&state, None)
+    let what: Vec<String> = restore_requests(&state, None, |name| (name == "tap1").then_some(5))
         .into_iter()
         .map(|r| r.what)
         .collect();
@@ -206,8 +251,21 @@ fn create_and_cleanup_requests() {
         what,
         [
             "ip link set tap1 master bvrf-3 up",
-            "ip -f mpls route replace 16 dev bvrf-3",
+            "ip neigh replace 10.0.0.2 lladdr 02:00:00:00:00:01 dev tap1 nud permanent",
+            "ip -f mpls route replace 16 via inet 10.0.0.2 dev tap1",
             "ip route replace 192.168.1.0/24 table 1003 encap mpls 200 via 10.0.0.1",
+        ]
+    );
+    // A port that is gone: its label pops into the VRF, no entry needs its index.
+    let what: Vec<String> = restore_requests(&state, None, |_| None)
+        .into_iter()
+        .map(|r| r.what)
+        .collect();
+    assert_eq!(
+        what[..2],
+        [
+            "ip link set tap1 master bvrf-3 up",
+            "ip -f mpls route replace 16 dev bvrf-3",
         ]
     );
 }
@@ -247,7 +305,7 @@ fn e_vpn_operations_are_unsupported() {
     ];
     for op in ops {
         let mut state = InstanceState::new(spec(), VrfPlacement::default_for(I), 7);
-        let err = plan(&mut state, &op, None).unwrap_err();
+        let err = plan(&mut state, &op, Interfaces::default()).unwrap_err();
         assert!(
             matches!(err, DriverError::Unsupported { .. }),
             "{}: {err:?}",
@@ -259,7 +317,7 @@ fn e_vpn_operations_are_unsupported() {
     e.destination = Destination::Mac(MacAddress([2, 0, 0, 0, 0, 1]));
     let mut state = InstanceState::new(spec(), VrfPlacement::default_for(I), 7);
     assert!(matches!(
-        plan(&mut state, &setup(e), None),
+        plan(&mut state, &setup(e), Interfaces::default()),
         Err(DriverError::Unsupported { .. })
     ));
 }
