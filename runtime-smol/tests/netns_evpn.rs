@@ -387,6 +387,27 @@ fn two_nodes_ping_over_vxlan_with_gobgp_reflector() {
     assert!(ok, "{out}");
     eprintln!("re-attached: VM1 -> VM2 works again");
 
+    // A port that does not exist: the driver's error fails the attach with the kernel's
+    // reason, and nothing is advertised for it.
+    let missing = r#"{"vpn_type": "evpn", "vpn_instance_id": "net1", "mac_address": "02:00:00:00:99:01",
+        "ip_address": "10.100.0.99/24", "local_port": {"linuxif": "tap-missing"},
+        "import_rt": ["64512:100"], "export_rt": ["64512:100"]}"#;
+    let (status, body) = http(&lab, &n1.ns, "POST", "/attach_localport", missing);
+    eprintln!("attach of a missing interface: {status} {body}");
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body.contains("set tap-missing master evpn---net1 up: No such device"),
+        "{body}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let rib = gobgp_rib(&lab, &rr_ns);
+    assert!(
+        !rib.contains("02:00:00:00:99:01"),
+        "advertised anyway:\n{rib}"
+    );
+    let (ok, out) = ping(&lab, &n1.vm, &n2.vm_ip, "1");
+    assert!(ok, "the failed attach broke VM1's port:\n{out}");
+
     // Restart safety. Node 1 also has a port in a second network; then its daemon stops (SIGTERM
     // does not clean up) and VM1 keeps reaching VM2 while it is down.
     lab.ip(

@@ -147,8 +147,9 @@ pub(crate) fn neigh_suppress(name: &str) -> Request {
     }
 }
 
-/// `ip link set <name> master <bridge> up`, or `nomaster` when `master` is `None`.
-pub(crate) fn set_master(name: &str, master: Option<u32>) -> Request {
+/// `ip link set <name> master <bridge> up`, or `nomaster` when `master` (the bridge's index and
+/// name) is `None`.
+pub(crate) fn set_master(name: &str, master: Option<(u32, &str)>) -> Request {
     let mut message = LinkMessage::default();
     if master.is_some() {
         message.header.flags = LinkFlags::Up;
@@ -156,10 +157,10 @@ pub(crate) fn set_master(name: &str, master: Option<u32>) -> Request {
     }
     message.attributes = vec![
         LinkAttribute::IfName(name.to_string()),
-        LinkAttribute::Controller(master.unwrap_or(0)),
+        LinkAttribute::Controller(master.map_or(0, |(index, _)| index)),
     ];
     let (what, tolerate): (String, &'static [i32]) = match master {
-        Some(index) => (format!("set {name} master {index} up"), &[]),
+        Some((_, bridge)) => (format!("set {name} master {bridge} up"), &[]),
         None => (format!("set {name} nomaster"), REMOVAL),
     };
     Request {

@@ -251,7 +251,7 @@ impl LinuxEvpnDriver {
                 if link.master == Some(bridge_index)
                     && link.vxlan.as_ref().is_some_and(|v| v.matches(params)) =>
             {
-                self.run(messages::set_master(&vxlan, Some(bridge_index)))?;
+                self.run(messages::set_master(&vxlan, Some((bridge_index, &bridge))))?;
                 link.index
             }
             existing => {
@@ -378,7 +378,10 @@ impl LinuxEvpnDriver {
                 .get_link(&bridge)?
                 .ok_or_else(|| vanished(&bridge))?
                 .index;
-            self.run(messages::set_master(&port.interface, Some(bridge_index)))?;
+            self.run(messages::set_master(
+                &port.interface,
+                Some((bridge_index, &bridge)),
+            ))?;
         }
         let link = self
             .get_link(&port.interface)?
@@ -436,7 +439,10 @@ impl LinuxEvpnDriver {
             .get_link(&bridge)?
             .ok_or_else(|| vanished(&bridge))?
             .index;
-        self.run(messages::set_master(interface, Some(bridge_index)))
+        self.run(messages::set_master(
+            interface,
+            Some((bridge_index, &bridge)),
+        ))
     }
 
     fn gateway_port_down(
