@@ -2,8 +2,11 @@
 //! restart (RFC 4724): our membership routes appear at the reflector; we receive only routes of
 //! our route targets; removing the last port of a route target withdraws its membership route
 //! and the reflector withdraws what it sent us; a reflector restart keeps our imported routes as
-//! stale until its End-of-RIB. (GoBGP's `softresetin` re-reads its own Adj-RIB-In and sends no
-//! ROUTE-REFRESH, so route refresh is checked against FRR in `interop_sessions`.)
+//! stale until its End-of-RIB. `gobgp neighbor <us> softresetin` re-reads GoBGP's own Adj-RIB-In
+//! (GoBGP's `softResetIn` propagates `peer.adjRibIn.PathList`, it sends no ROUTE-REFRESH): our
+//! routes stay at the reflector and nothing is asked of us; `softresetout` makes GoBGP resend
+//! its whole table to us, which we take without a dataplane change. Route refresh requests (a
+//! full resend by us) are checked against FRR, which sends them, in `interop_sessions`.
 
 #[path = "../../runtime-sync/tests/support/daemon_support.rs"]
 mod daemon_support;
@@ -183,6 +186,54 @@ fn rtc_route_refresh_and_graceful_restart_with_gobgp() {
             .contains("10.50.0.11/32")),
         "{}",
         gobgp(&["global", "rib", "-a", "vpnv4"])
+    );
+
+    // Soft reset in at the reflector: it re-reads its Adj-RIB-In, asks nothing of us, keeps our
+    // route.
+    let stats = |direction: usize| -> Vec<u64> {
+        let text = gobgp(&["neighbor", OURS]);
+        ["Updates:", "Route Refresh:"]
+            .iter()
+            .map(|label| {
+                text.lines()
+                    .find(|l| l.trim_start().starts_with(label))
+                    .and_then(|l| l.split_whitespace().rev().nth(1 - direction))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(u64::MAX)
+            })
+            .collect()
+    };
+    const SENT: usize = 0;
+    const RECEIVED: usize = 1;
+    let received_before = stats(RECEIVED);
+    let out = gobgp(&["neighbor", OURS, "softresetin"]);
+    assert!(!out.contains("rror"), "{out}");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(gobgp(&["global", "rib", "-a", "vpnv4"]).contains("10.50.0.11/32"));
+    assert_eq!(
+        stats(RECEIVED),
+        received_before,
+        "{}",
+        gobgp(&["neighbor", OURS])
+    );
+    // Soft reset out: the reflector resends its table to us; we keep the same routes and the
+    // dataplane sees no operation.
+    let operations_before = peers::operations(OUR_API, "ipvpn");
+    let routes_before = received_routes();
+    let sent_before = stats(SENT);
+    let out = gobgp(&["neighbor", OURS, "softresetout"]);
+    assert!(!out.contains("rror"), "{out}");
+    assert!(
+        wait_until(LIMIT, || stats(SENT)[0] > sent_before[0]),
+        "GoBGP resent nothing: {}",
+        gobgp(&["neighbor", OURS])
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(received_routes(), routes_before);
+    assert_eq!(
+        peers::operations(OUR_API, "ipvpn"),
+        operations_before,
+        "a resend of the same routes changed the dataplane"
     );
 
     // Removing the last port of 64512:201 withdraws its membership route, and the reflector
