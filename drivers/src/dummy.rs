@@ -157,4 +157,8 @@ impl DataplaneDriver for DummyDriver {
         self.events.push(DummyEvent::RemoveUnclaimed);
         Ok(Vec::new())
     }
+
+    fn has_earlier_state(&mut self) -> Result<bool, DriverError> {
+        Ok(false)
+    }
 }

@@ -39,10 +39,12 @@ struct Node {
     config: PathBuf,
 }
 
-fn node_config(local: &str) -> String {
+/// A node's configuration; `restart_time` is the graceful-restart time it announces.
+fn node_config(local: &str, restart_time: u64) -> String {
     format!(
         "[bgp]\nlocal_as = 64512\nlocal_address = \"{local}\"\n\n\
-         [[peers]]\naddress = \"{RR}\"\nport = 179\nhold_time = 9\nconnect_retry = 1\n\n\
+         [[peers]]\naddress = \"{RR}\"\nport = 179\nhold_time = 9\nconnect_retry = 1\n\
+         graceful_restart = {restart_time}\n\n\
          [api]\nhost = \"127.0.0.1\"\nport = {API_PORT}\n\n\
          [dataplane.evpn]\ndriver = \"linux\"\nlocal_address = \"{local}\"\n\
          stale_cleanup_delay = {STALE_CLEANUP_DELAY}\n"
@@ -52,11 +54,17 @@ fn node_config(local: &str) -> String {
 fn rr_config() -> String {
     let families: String = ["l2vpn-evpn", "l3vpn-ipv4-unicast", "rtc"]
         .iter()
-        .map(|f| format!("  [[peer-groups.afi-safis]]\n    [peer-groups.afi-safis.config]\n      afi-safi-name = \"{f}\"\n"))
+        .map(|f| {
+            format!(
+                "  [[peer-groups.afi-safis]]\n    [peer-groups.afi-safis.config]\n      afi-safi-name = \"{f}\"\n\
+                 \x20   [peer-groups.afi-safis.mp-graceful-restart.config]\n      enabled = true\n"
+            )
+        })
         .collect();
     format!(
         "[global.config]\n  as = 64512\n  router-id = \"{RR}\"\n  port = 179\n  local-address-list = [\"{RR}\"]\n\
          [[peer-groups]]\n  [peer-groups.config]\n    peer-group-name = \"clients\"\n    peer-as = 64512\n\
+         \x20 [peer-groups.graceful-restart.config]\n    enabled = true\n    restart-time = 120\n    notification-enabled = true\n\
          \x20 [peer-groups.route-reflector.config]\n    route-reflector-client = true\n    route-reflector-cluster-id = \"{RR}\"\n{families}\
          [[dynamic-neighbors]]\n  [dynamic-neighbors.config]\n    prefix = \"10.77.0.0/24\"\n    peer-group = \"clients\"\n"
     )
@@ -268,7 +276,9 @@ fn two_nodes_ping_over_vxlan_with_gobgp_reflector() {
         lab.ip(&vm, &["addr", "add", &format!("{vm_ip}/24"), "dev", "eth0"]);
         lab.ip(&vm, &["link", "set", "eth0", "up"]);
         let config = lab.dir.join(format!("n{i}.toml"));
-        std::fs::write(&config, node_config(&address)).expect("node config");
+        // Node 1 restarts during the test (a long restart time); node 2 stops for good.
+        let restart_time = if i == 1 { 120 } else { 4 };
+        std::fs::write(&config, node_config(&address, restart_time)).expect("node config");
         nodes.push(Node {
             ns,
             vm,
@@ -427,11 +437,16 @@ fn two_nodes_ping_over_vxlan_with_gobgp_reflector() {
     let vxlan_index = ifindex(&lab, &n1.ns, "vxlan--net1");
     let status = lab.terminate(d1, Duration::from_secs(10));
     assert!(status.is_some_and(|s| s.success()), "node 1: {status:?}");
-    // While it is down node 1's dataplane still forwards VM1's packets into the tunnel towards
-    // VM2 (the replies need node 2, which dropped node 1's routes with its session: keeping
-    // them would take graceful restart on the reflector's side).
+    // While it is down VM1 still reaches VM2: node 1's dataplane is untouched, and the
+    // reflector keeps node 1's routes (graceful restart with the N bit: our Cease does not end
+    // it, RFC 8538), so node 2 keeps VM1's entries.
     let sent_before = vxlan_tx_packets(&lab, &n1.ns);
-    let _ = ping(&lab, &n1.vm, &n2.vm_ip, "3");
+    let (ok, out) = ping(&lab, &n1.vm, &n2.vm_ip, "3");
+    assert!(
+        ok,
+        "VM1 cannot reach VM2 while node 1's daemon is down:\n{out}\n{}",
+        gobgp_rib(&lab, &rr_ns)
+    );
     let sent = vxlan_tx_packets(&lab, &n1.ns) - sent_before;
     assert!(
         sent >= 3,
@@ -439,6 +454,13 @@ fn two_nodes_ping_over_vxlan_with_gobgp_reflector() {
     );
     // It starts again: the driver adopts what it finds; nothing is removed or recreated.
     let d1 = start_daemon(&mut lab, n1, "bagpipe-n1-restarted");
+    // Before the port is attached again: our End-of-RIB is deferred, the reflector keeps our
+    // stale routes, traffic flows.
+    let (ok, out) = ping(&lab, &n1.vm, &n2.vm_ip, "3");
+    assert!(
+        ok,
+        "VM1 cannot reach VM2 before the re-attach on node 1:\n{out}"
+    );
     assert!(
         !entries_for(&lab, &n1.ns, &n2.mac, &n2.vm_ip).is_empty(),
         "VM2's entries removed when node 1's daemon started\n{}",
@@ -523,7 +545,8 @@ fn two_nodes_ping_over_vxlan_with_gobgp_reflector() {
     );
     // The VM's port is not the driver's: it stays.
     lab.ip(&n2.ns, &["link", "show", &n2.tap]);
-    // Node 1 loses VM2 and node 2's flood entry once node 2's session is gone.
+    // Node 1 loses VM2 and node 2's flood entry once node 2's session is gone and the
+    // reflector stopped keeping its routes (node 2 announced a short restart time).
     assert!(
         wait_until(LIMIT, || entries_for(&lab, &n1.ns, &n2.mac, &n2.vm_ip)
             .is_empty()),

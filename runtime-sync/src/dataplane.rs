@@ -129,6 +129,33 @@ impl DataplaneHost {
         })
     }
 
+    /// When an earlier run left forwarding state that a driver adopts: the shortest stale
+    /// cleanup delay among those drivers (how long ports have to be attached again), which the
+    /// speaker uses as its End-of-RIB deferral (RFC 4724 §4.1). `None` on a clean start.
+    pub fn earlier_state(&mut self) -> Option<Duration> {
+        let mut delay: Option<Duration> = None;
+        for (vpn_type, hosted) in &mut self.drivers {
+            match hosted.driver.has_earlier_state() {
+                Ok(true) => {
+                    tracing::info!(
+                        vpn_type = vpn_type.name(),
+                        "the dataplane holds an earlier run's state: adopted, unclaimed parts removed after {} s",
+                        hosted.stale_cleanup_delay.as_secs()
+                    );
+                    delay = Some(delay.map_or(hosted.stale_cleanup_delay, |d| {
+                        d.min(hosted.stale_cleanup_delay)
+                    }));
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(
+                    vpn_type = vpn_type.name(),
+                    "cannot tell whether an earlier run left dataplane state: {e}"
+                ),
+            }
+        }
+        delay
+    }
+
     /// Starts counting the drivers' stale cleanup delays from `now` (one-thread runtime).
     pub fn schedule_stale_cleanup(&mut self, now: std::time::Instant) {
         self.stale_cleanup_at = self
@@ -263,13 +290,19 @@ pub fn start_daemon(
         2u8
     })?;
     crate::host::log_startup(runtime, &loaded);
-    let dataplane = DataplaneHost::from_config(&loaded.daemon, &loaded.resolved).map_err(|e| {
-        tracing::error!("{e}");
-        eprintln!("{program}: {}: {e}", loaded.source);
-        2u8
-    })?;
+    let mut dataplane =
+        DataplaneHost::from_config(&loaded.daemon, &loaded.resolved).map_err(|e| {
+            tracing::error!("{e}");
+            eprintln!("{program}: {}: {e}", loaded.source);
+            2u8
+        })?;
     let mut speaker = Speaker::new(loaded.resolved.speaker.clone(), crate::host::seed());
     dataplane.register(&mut speaker);
+    if let Some(deferral) = dataplane.earlier_state() {
+        // Peers with graceful restart keep our routes while we restart and learn that the
+        // forwarding state survived (RFC 4724 §4.1).
+        speaker.forwarding_preserved(deferral);
+    }
     Ok(Started {
         loaded,
         dataplane,

@@ -56,6 +56,11 @@ pub trait DataplaneDriver {
     /// start. Returns one line per thing removed, for the log. Called by the runtimes once, a
     /// grace period after start (`stale_cleanup_delay`); with no earlier run, removes nothing.
     fn remove_unclaimed(&mut self) -> Result<Vec<String>, DriverError>;
+
+    /// Whether an earlier run left forwarding state that this driver adopts (devices with its
+    /// names): the speaker then announces preserved forwarding state to its peers (RFC 4724
+    /// §4.1). Asked once, at start.
+    fn has_earlier_state(&mut self) -> Result<bool, DriverError>;
 }
 
 #[cfg(test)]

@@ -222,6 +222,11 @@ pub struct RouteTable<N: RibNlri, A> {
     subscriptions: Subscriptions,
     instance_events: VecDeque<InstanceEvent<N, A>>,
     peer_updates: BTreeMap<PeerId, Vec<PeerUpdate<N, A>>>,
+    /// Until when our End-of-RIB is held back after a restart with preserved forwarding state
+    /// (see [`RouteTable::defer_end_of_rib`]).
+    end_of_rib_deferral: Option<Instant>,
+    /// The peers whose End-of-RIB (other families than RT-Constraint) waits for that deadline.
+    end_of_rib_deferred: BTreeSet<PeerId>,
     scratch_new: Vec<InstanceId>,
     scratch_old: Vec<InstanceId>,
 }
@@ -241,6 +246,8 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
             subscriptions: Subscriptions::default(),
             instance_events: VecDeque::new(),
             peer_updates: BTreeMap::new(),
+            end_of_rib_deferral: None,
+            end_of_rib_deferred: BTreeSet::new(),
             scratch_new: Vec::new(),
             scratch_old: Vec::new(),
         }
@@ -494,6 +501,17 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
     /// preserves, which are kept as stale for its Restart Time (RFC 4724 §4.2). Updates not yet
     /// drained for it are discarded.
     pub fn peer_down(&mut self, now: Instant, peer: PeerId) {
+        self.session_lost(now, peer, true);
+    }
+
+    /// The session with `peer` ended with a NOTIFICATION that ends graceful restart (RFC 4724
+    /// §4.2; RFC 8538 §3: without the N bit on both sides, or a Cease/Hard Reset): its routes
+    /// are withdrawn at once, whatever was negotiated.
+    pub fn peer_reset(&mut self, now: Instant, peer: PeerId) {
+        self.session_lost(now, peer, false);
+    }
+
+    fn session_lost(&mut self, now: Instant, peer: PeerId, graceful: bool) {
         let Some(state) = self.peers.get_mut(&peer) else {
             return;
         };
@@ -502,7 +520,9 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
         };
         state.adj_out.clear();
         self.peer_updates.remove(&peer);
-        let gone = match session.graceful_restart {
+        self.end_of_rib_deferred.remove(&peer);
+        let retained = session.graceful_restart.filter(|_| graceful);
+        let gone = match retained {
             Some(gr) if !gr.restart_time.is_zero() => {
                 let kept = state.adj_in.mark_stale(|f| gr.families.contains_key(&f));
                 if kept > 0 {
@@ -626,8 +646,8 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
 
     // ----- time ----------------------------------------------------------------------------
 
-    /// The earliest deadline: a restarting peer's stale routes (RFC 4724 §4.2) or the end of a
-    /// wait for an RT-Constraint End-of-RIB.
+    /// The earliest deadline: a restarting peer's stale routes (RFC 4724 §4.2), the end of a
+    /// wait for an RT-Constraint End-of-RIB, or of our End-of-RIB deferral.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.peers
             .values()
@@ -638,6 +658,7 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
                 };
                 [p.stale_deadline, gate]
             })
+            .chain([self.end_of_rib_deferral])
             .flatten()
             .min()
     }
@@ -663,6 +684,12 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
             }
             if gate {
                 self.open_gate(peer);
+            }
+        }
+        if self.end_of_rib_deferral.is_some_and(|t| t <= now) {
+            self.end_of_rib_deferral = None;
+            for peer in std::mem::take(&mut self.end_of_rib_deferred) {
+                self.send_end_of_rib(peer);
             }
         }
     }
@@ -1012,22 +1039,44 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
     }
 
     /// Sends the routes that waited for the peer's RT-Constraint End-of-RIB (or that do not
-    /// wait at all), then End-of-RIB for each of their families (RFC 4724 §2).
+    /// wait at all), then End-of-RIB for each of their families (RFC 4724 §2), unless End-of-RIB
+    /// is deferred.
     fn open_gate(&mut self, peer: PeerId) {
         let Some(session) = self.peers.get_mut(&peer).and_then(|p| p.session.as_mut()) else {
             return;
         };
         session.gate = RtcGate::Open;
+        self.sync_peer(peer, Part::Others);
+        if self.end_of_rib_deferral.is_some() {
+            self.end_of_rib_deferred.insert(peer);
+        } else {
+            self.send_end_of_rib(peer);
+        }
+    }
+
+    /// End-of-RIB to `peer` for each of its families but RT-Constraint.
+    fn send_end_of_rib(&mut self, peer: PeerId) {
+        let Some(session) = self.peers.get(&peer).and_then(|p| p.session.as_ref()) else {
+            return;
+        };
         let families: Vec<Family> = session
             .families
             .iter()
             .copied()
             .filter(|f| *f != Family::RTC)
             .collect();
-        self.sync_peer(peer, Part::Others);
         for family in families {
             self.push_update(peer, PeerUpdate::EndOfRib(family));
         }
+    }
+
+    /// After a restart with preserved forwarding state, holds our End-of-RIB (all families but
+    /// RT-Constraint) back until `until`, so that the routes of local ports attached again
+    /// meanwhile replace our stale routes at the peers before the End-of-RIB makes them drop
+    /// the rest (RFC 4724 §4.1: the restarting speaker sends End-of-RIB once its routes are
+    /// re-advertised). Routes are sent as they come; only the marker waits.
+    pub fn defer_end_of_rib(&mut self, until: Instant) {
+        self.end_of_rib_deferral = Some(until);
     }
 
     /// Withdraws the stale routes of `peer` (of one family, or all).

@@ -737,6 +737,51 @@ fn rfc4724_s4_2_only_families_in_the_capability_are_kept() {
     assert_eq!(events(&mut t), vec![(I1, "-", evpn(1, 2))]);
 }
 
+#[test]
+fn rfc8538_s3_a_session_ended_by_a_notification_without_graceful_restart_drops_everything() {
+    let mut t = table();
+    t.subscribe(I1, sub(RT1));
+    t.peer_up(at(0), P1, gr_session(&[Family::VPNV4], 120));
+    t.peer_announce(P1, vpn(1, 1, 100), attrs(1, &[RT1]))
+        .unwrap();
+    events(&mut t);
+    // A Cease/Hard Reset, or any NOTIFICATION without the N bit on both sides.
+    t.peer_reset(at(10), P1);
+    assert_eq!(events(&mut t), vec![(I1, "-", vpn(1, 1, 100))]);
+    assert_eq!(t.adj_rib_in(P1).count(), 0);
+    assert_eq!(t.poll_timeout(), None);
+}
+
+#[test]
+fn rfc4724_s4_1_our_end_of_rib_waits_for_the_deferral_after_a_restart() {
+    let mut t = table();
+    t.defer_end_of_rib(at(60));
+    t.peer_up(at(0), P1, session(&[Family::VPNV4, Family::EVPN]));
+    assert_eq!(t.poll_timeout(), Some(at(60)));
+    assert!(
+        updates(&mut t).get(&P1).is_none_or(|u| u.is_empty()),
+        "no End-of-RIB yet"
+    );
+    // A port attached again meanwhile: its route goes at once.
+    t.advertise(I1, vpn(1, 1, 16), attrs(1, &[RT1])).unwrap();
+    assert_eq!(updates(&mut t)[&P1], vec![U::A(vpn(1, 1, 16))]);
+    t.handle_timeout(at(59));
+    assert!(updates(&mut t).get(&P1).is_none_or(|u| u.is_empty()));
+    t.handle_timeout(at(60));
+    assert_eq!(
+        updates(&mut t)[&P1],
+        vec![U::Eor(Family::VPNV4), U::Eor(Family::EVPN)]
+    );
+    assert_eq!(t.poll_timeout(), None);
+    // Later sessions are not deferred.
+    t.peer_down(at(70), P1);
+    t.peer_up(at(80), P1, session(&[Family::VPNV4]));
+    assert_eq!(
+        updates(&mut t)[&P1],
+        vec![U::A(vpn(1, 1, 16)), U::Eor(Family::VPNV4)]
+    );
+}
+
 // ----- route refresh (RFC 2918, RFC 7313) ----------------------------------------------------
 
 #[test]

@@ -12,6 +12,8 @@ mod connection;
 pub mod state;
 
 #[cfg(test)]
+mod graceful_restart_tests;
+#[cfg(test)]
 pub(crate) mod tests;
 
 pub use backoff::{Backoff, SeededRng};
@@ -21,7 +23,7 @@ use crate::config::PeerConfig;
 use crate::speaker::{ConnectionId, Direction, NetOutput, PeerId};
 use crate::time::Instant;
 use crate::wire::capability::{
-    announced_families, negotiate, Capability, GracefulRestart, Negotiated,
+    announced_families, negotiate, Capability, GracefulRestart, GracefulRestartFamily, Negotiated,
 };
 use crate::wire::error::{cease_subcode, fsm_subcode, open_subcode};
 use crate::wire::message::{Message, MessageType, Notification, Open, RouteRefresh};
@@ -78,6 +80,10 @@ pub enum SessionOutput {
     Down {
         /// Why, for logs.
         reason: String,
+        /// Whether graceful restart applies to the loss (RFC 4724 §4.2, RFC 8538 §3): no
+        /// NOTIFICATION was exchanged, or both sides announced the N bit and it was not a
+        /// Cease/Hard Reset. When false, the peer's routes go at once whatever was negotiated.
+        graceful: bool,
     },
     /// An UPDATE to apply; never one whose disposition is a reset (the session did that).
     Update(Box<DecodedUpdate>),
@@ -108,6 +114,12 @@ pub struct Session {
     reported: SessionState,
     previous: Option<SessionState>,
     last_error: Option<String>,
+    /// Whether the dataplane kept the forwarding state of an earlier run of this speaker
+    /// (RFC 4724 §3 Forwarding State bit of every family we announce).
+    forwarding_preserved: bool,
+    /// Whether no session reached Established since this speaker (re)started with preserved
+    /// forwarding state (RFC 4724 §3 Restart State bit).
+    restarting: bool,
     out: VecDeque<SessionOutput>,
 }
 
@@ -140,8 +152,18 @@ impl Session {
             reported: SessionState::Idle,
             previous: None,
             last_error: None,
+            forwarding_preserved: false,
+            restarting: false,
             out: VecDeque::new(),
         }
+    }
+
+    /// This speaker restarted and its dataplane kept the forwarding state: the graceful-restart
+    /// capability (when configured) sets the Restart State bit until a session is Established
+    /// and the Forwarding State bit of every family (RFC 4724 §3, §4.1).
+    pub fn set_forwarding_preserved(&mut self) {
+        self.forwarding_preserved = true;
+        self.restarting = true;
     }
 
     /// The peer's configuration.
@@ -313,6 +335,7 @@ impl Session {
                 &c,
                 Ending::Failure,
                 format!("connection closed: {reason}"),
+                None,
             );
         }
     }
@@ -421,13 +444,23 @@ impl Session {
         });
         caps.push(Capability::ExtendedMessage);
         if let Some(restart) = self.config.graceful_restart {
-            // A receiving speaker (RFC 4724 §4.2): we keep the peer's routes across its restart
-            // but preserve no forwarding state of our own, so no family is listed.
+            // Every family we announce is preserved across our restarts (the peer keeps our
+            // routes while we are away), with the Forwarding State bit only when the dataplane
+            // kept what an earlier run programmed (RFC 4724 §3). The N bit: a NOTIFICATION
+            // other than Cease/Hard Reset does not end graceful restart (RFC 8538 §2).
             caps.push(Capability::GracefulRestart(GracefulRestart {
-                restart_state: false,
-                notification: false,
+                restart_state: self.restarting,
+                notification: true,
                 restart_time: u16::try_from(restart.as_secs()).unwrap_or(4095).min(4095),
-                families: Vec::new(),
+                families: self
+                    .config
+                    .families
+                    .iter()
+                    .map(|&family| GracefulRestartFamily {
+                        family,
+                        forwarding_state: self.forwarding_preserved,
+                    })
+                    .collect(),
             }));
         }
         caps
@@ -543,16 +576,40 @@ impl Session {
             return;
         };
         let c = self.conns.remove(pos);
-        self.send_notification_and_close(conn, notification);
-        self.connection_gone(now, &c, ending, reason);
+        self.send_notification_and_close(conn, notification.clone());
+        self.connection_gone(now, &c, ending, reason, Some(&notification));
     }
 
     /// Bookkeeping once a connection is removed: a lost Established session is reported, the
     /// back-off learns of the failure, and the next attempt is scheduled when none is left.
-    fn connection_gone(&mut self, now: Instant, c: &Connection, ending: Ending, reason: String) {
+    fn connection_gone(
+        &mut self,
+        now: Instant,
+        c: &Connection,
+        ending: Ending,
+        reason: String,
+        notification: Option<&Notification>,
+    ) {
         if c.state == ConnState::Established {
+            // RFC 8538 §2: the N bit counts when both sides announced it (we do whenever
+            // graceful restart is configured).
+            let notification_graceful = self.config.graceful_restart.is_some()
+                && c.agreed.as_ref().is_some_and(|a| {
+                    a.negotiated
+                        .peer_graceful_restart
+                        .as_ref()
+                        .is_some_and(|gr| gr.notification)
+                });
+            let graceful = match notification {
+                None => true,
+                Some(n) => {
+                    notification_graceful
+                        && !(n.code == ErrorCode::Cease && n.subcode == cease_subcode::HARD_RESET)
+                }
+            };
             self.out.push_back(SessionOutput::Down {
                 reason: reason.clone(),
+                graceful,
             });
         }
         match ending {
@@ -615,7 +672,7 @@ impl Session {
                     } else {
                         Ending::Failure
                     };
-                    self.connection_gone(now, &c, ending, reason);
+                    self.connection_gone(now, &c, ending, reason, Some(&n));
                 }
             }
             (ConnState::OpenSent, Message::Open(open)) => self.open_received(now, conn, open),
@@ -650,6 +707,8 @@ impl Session {
                     families.join(", ")
                 );
                 self.last_error = None;
+                // The restart is over for this peer: later OPENs clear the R bit (RFC 4724 §3).
+                self.restarting = false;
                 self.out
                     .push_back(SessionOutput::Established(Box::new(info)));
                 self.report(reason);

@@ -49,6 +49,14 @@ impl Harness {
         Self::with_drivers(config, Vec::new())
     }
 
+    /// A speaker restarted on a dataplane that kept its forwarding state (RFC 4724 §4.1), its
+    /// End-of-RIB deferred by `deferral`.
+    pub(crate) fn restarted(config: SpeakerConfig, deferral: Duration) -> Self {
+        let mut speaker = Speaker::new(config, 1);
+        speaker.forwarding_preserved(deferral);
+        Self::start(speaker, Vec::new())
+    }
+
     pub(crate) fn with_drivers(
         config: SpeakerConfig,
         drivers: Vec<(
@@ -57,8 +65,19 @@ impl Harness {
             crate::dataplane::Capabilities,
         )>,
     ) -> Self {
+        Self::start(Speaker::new(config, 1), drivers)
+    }
+
+    fn start(
+        speaker: Speaker,
+        drivers: Vec<(
+            crate::config::VpnType,
+            IpAddr,
+            crate::dataplane::Capabilities,
+        )>,
+    ) -> Self {
         let mut h = Harness {
-            speaker: Speaker::new(config, 1),
+            speaker,
             now: Instant::from_millis(1000),
             sent: Vec::new(),
             closed: Vec::new(),

@@ -212,6 +212,9 @@ pub struct Speaker {
     queued: VecDeque<(ApiTicket, ApiCall)>,
     next_batch: u64,
     stopped: bool,
+    /// After a restart with preserved forwarding state: how long our End-of-RIB waits after
+    /// start (see [`Speaker::forwarding_preserved`]).
+    end_of_rib_deferral: Option<Duration>,
 }
 
 impl Speaker {
@@ -273,6 +276,28 @@ impl Speaker {
             queued: VecDeque::new(),
             next_batch: 1,
             stopped: false,
+            end_of_rib_deferral: None,
+        }
+    }
+
+    /// Before [`start`](Speaker::start): the dataplane kept the forwarding state of an earlier
+    /// run (RFC 4724 restarting speaker, §4.1). Sessions with graceful restart configured
+    /// announce the Restart State bit and the Forwarding State bit of each family, and our
+    /// End-of-RIB (all families but RT-Constraint) waits `end_of_rib_deferral` after start so
+    /// that the ports attached again meanwhile have their routes re-advertised before the peers
+    /// drop our stale ones.
+    pub fn forwarding_preserved(&mut self, end_of_rib_deferral: Duration) {
+        for slot in &mut self.peers {
+            slot.session.set_forwarding_preserved();
+        }
+        // Only peers that keep our routes across our restart care when our End-of-RIB comes.
+        if self
+            .config
+            .peers
+            .iter()
+            .any(|p| p.graceful_restart.is_some())
+        {
+            self.end_of_rib_deferral = Some(end_of_rib_deferral);
         }
     }
 
@@ -288,6 +313,9 @@ impl Speaker {
 
     /// Starts every session: active peers are dialled at once.
     pub fn start(&mut self, now: Instant) {
+        if let Some(deferral) = self.end_of_rib_deferral {
+            self.rib.defer_end_of_rib(now + deferral);
+        }
         for i in 0..self.peers.len() {
             if let Some(slot) = self.peers.get_mut(i) {
                 slot.session.start(now);
@@ -630,9 +658,10 @@ impl Speaker {
                         }));
                 }
                 SessionOutput::Established(info) => self.session_up(now, peer, &info),
-                SessionOutput::Down { .. } => {
-                    self.rib.peer_down(now, peer);
-                }
+                SessionOutput::Down { graceful: true, .. } => self.rib.peer_down(now, peer),
+                SessionOutput::Down {
+                    graceful: false, ..
+                } => self.rib.peer_reset(now, peer),
                 SessionOutput::Update(decoded) => self.apply_update(peer, address, *decoded),
                 SessionOutput::RouteRefresh(rr) => {
                     let enhanced = self.peers.get(i).is_some_and(|s| {

@@ -9,7 +9,7 @@ pub mod instance;
 pub mod manager;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use error::VpnError;
 pub use instance::{Instance, TrackedEntry};

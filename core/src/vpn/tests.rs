@@ -501,7 +501,7 @@ fn update_bytes(
     .encode(&ctx)
 }
 
-fn vpn_update(addr: &str, len: u8, label: u32, rt: &str) -> Vec<u8> {
+pub(crate) fn vpn_update(addr: &str, len: u8, label: u32, rt: &str) -> Vec<u8> {
     let prefix = IpPrefix::V4(Ipv4Prefix::new(addr.parse().expect("addr"), len).expect("prefix"));
     let labels = vec![LabelStackEntry::from_label(
         Label::new(label).expect("label"),

@@ -650,6 +650,10 @@ impl DataplaneDriver for LinuxEvpnDriver {
         Ok(())
     }
 
+    fn has_earlier_state(&mut self) -> Result<bool, DriverError> {
+        Ok(self.links()?.iter().any(|l| names::is_ours(&l.name)))
+    }
+
     fn remove_unclaimed(&mut self) -> Result<Vec<String>, DriverError> {
         let links = self.links()?;
         let entries = self.neighbour_tables()?;

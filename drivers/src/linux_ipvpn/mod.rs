@@ -696,6 +696,15 @@ impl DataplaneDriver for LinuxIpvpnDriver {
         self.execute(requests)
     }
 
+    fn has_earlier_state(&mut self) -> Result<bool, DriverError> {
+        Ok(self.existing_vrfs()?.iter().any(|v| {
+            v.name.starts_with(VRF_PREFIX)
+                && v.alias
+                    .as_deref()
+                    .is_some_and(|a| a.starts_with(placement::ALIAS_PREFIX))
+        }))
+    }
+
     fn remove_unclaimed(&mut self) -> Result<Vec<String>, DriverError> {
         let links = self
             .netlink
