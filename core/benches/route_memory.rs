@@ -5,9 +5,9 @@
 //! Received routes: an Established iBGP peer announces `RECEIVED` routes (100 per UPDATE, one
 //! import RT) to a speaker with one attached instance importing them; each is stored in the
 //! Adj-RIB-In, indexed by route target in the route table, and tracked by the instance's
-//! best-route tracker (and, for E-VPN MAC/IP, its ARP-suppression entry). Local routes: `LOCAL`
-//! endpoints attached over the API to one instance; each is the endpoint's state in the instance,
-//! its route in the route table and the peer's Adj-RIB-Out.
+//! best-route tracker (whose MAC/IP routes also give the ARP-suppression entries). Local routes:
+//! `LOCAL` endpoints attached over the API to one instance; each is the endpoint's state in the
+//! instance, its route in the route table and the peer's Adj-RIB-Out.
 //!
 //! Run: `cargo bench -p bagpipe-core --bench route_memory`.
 

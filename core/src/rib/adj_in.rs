@@ -1,10 +1,12 @@
 //! Adj-RIB-In of one peer (RFC 4271 §3.2): the routes it advertised to us, with the stale mark of
 //! graceful restart (RFC 4724 §4.2) and enhanced route refresh (RFC 7313 §4).
 
+use super::fixed_hash::hash_of;
 use super::route::{RibAttributes, RibNlri, Route};
 use crate::wire::Family;
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet};
+use core::mem;
+use hashbrown::hash_table::{Entry, HashTable};
+use std::collections::BTreeSet;
 
 /// What storing a received route did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,21 +21,31 @@ pub(crate) enum Stored<R> {
 
 /// The routes received from one peer, by route key.
 ///
+/// A hash table of the routes themselves, hashed and compared by the key computed from each
+/// route's NLRI: no copy of the key per route (48 bytes), and no B-tree nodes left half full
+/// by keys arriving in order (a `BTreeMap<Key, Route>` cost about 105 bytes per route, this
+/// about 12). Every iteration is sorted by key, so that nothing depends on hash order.
+///
 /// The stale marks are kept apart: they exist only during a graceful restart or an enhanced
 /// route refresh, and a flag next to every route would cost 8 bytes per route.
 #[derive(Debug, Clone)]
 pub(crate) struct AdjRibIn<N: RibNlri, A> {
-    routes: BTreeMap<N::Key, Route<N, A>>,
+    routes: HashTable<Route<N, A>>,
     stale: BTreeSet<N::Key>,
 }
 
 impl<N: RibNlri, A> Default for AdjRibIn<N, A> {
     fn default() -> Self {
         AdjRibIn {
-            routes: BTreeMap::new(),
+            routes: HashTable::new(),
             stale: BTreeSet::new(),
         }
     }
+}
+
+/// The hash of a stored route: its key's, as [`AdjRibIn`] looks it up.
+fn route_hash<N: RibNlri, A>(route: &Route<N, A>) -> u64 {
+    hash_of(&route.key())
 }
 
 impl<N: RibNlri, A: RibAttributes> AdjRibIn<N, A> {
@@ -43,9 +55,10 @@ impl<N: RibNlri, A: RibAttributes> AdjRibIn<N, A> {
         if !self.stale.is_empty() {
             self.stale.remove(&key);
         }
-        match self.routes.entry(key) {
+        let hash = hash_of(&key);
+        match self.routes.entry(hash, |r| r.key() == key, route_hash) {
             Entry::Occupied(slot) if *slot.get() == route => Stored::Unchanged,
-            Entry::Occupied(mut slot) => Stored::Replaced(slot.insert(route)),
+            Entry::Occupied(mut slot) => Stored::Replaced(mem::replace(slot.get_mut(), route)),
             Entry::Vacant(slot) => {
                 slot.insert(route);
                 Stored::Added
@@ -55,7 +68,11 @@ impl<N: RibNlri, A: RibAttributes> AdjRibIn<N, A> {
 
     /// Removes the route with `key`.
     pub(crate) fn remove(&mut self, key: &N::Key) -> Option<Route<N, A>> {
-        let route = self.routes.remove(key)?;
+        let slot = self
+            .routes
+            .find_entry(hash_of(key), |r| r.key() == *key)
+            .ok()?;
+        let (route, _) = slot.remove();
         if !self.stale.is_empty() {
             self.stale.remove(key);
         }
@@ -64,22 +81,22 @@ impl<N: RibNlri, A: RibAttributes> AdjRibIn<N, A> {
 
     /// The route with `key`.
     pub(crate) fn get(&self, key: &N::Key) -> Option<&Route<N, A>> {
-        self.routes.get(key)
+        self.routes.find(hash_of(key), |r| r.key() == *key)
     }
 
     /// Marks every route of a family in `families` stale; returns how many.
     pub(crate) fn mark_stale(&mut self, mut families: impl FnMut(Family) -> bool) -> usize {
         let mut n = 0;
-        for (key, route) in &self.routes {
+        for route in &self.routes {
             if families(route.family()) {
-                self.stale.insert(key.clone());
+                self.stale.insert(route.key());
                 n += 1;
             }
         }
         n
     }
 
-    /// Removes and returns the stale routes of the families selected.
+    /// Removes and returns the stale routes of the families selected, in key order.
     pub(crate) fn take_stale(
         &mut self,
         mut families: impl FnMut(Family) -> bool,
@@ -87,7 +104,8 @@ impl<N: RibNlri, A: RibAttributes> AdjRibIn<N, A> {
         self.take_where(|route, stale| stale && families(route.family()))
     }
 
-    /// Removes and returns the routes that are not stale, or whose family is not selected.
+    /// Removes and returns the routes that are not stale, or whose family is not selected, in
+    /// key order.
     pub(crate) fn take_unless_stale_in(
         &mut self,
         mut families: impl FnMut(Family) -> bool,
@@ -96,13 +114,19 @@ impl<N: RibNlri, A: RibAttributes> AdjRibIn<N, A> {
     }
 
     fn take_where(&mut self, mut pred: impl FnMut(&Route<N, A>, bool) -> bool) -> Vec<Route<N, A>> {
-        let keys: Vec<N::Key> = self
+        let stale = &self.stale;
+        let mut taken: Vec<(N::Key, Route<N, A>)> = self
             .routes
-            .iter()
-            .filter(|(k, r)| pred(r, self.stale.contains(*k)))
-            .map(|(k, _)| k.clone())
+            .extract_if(|r| pred(r, !stale.is_empty() && stale.contains(&r.key())))
+            .map(|r| (r.key(), r))
             .collect();
-        keys.iter().filter_map(|k| self.remove(k)).collect()
+        taken.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+        if !self.stale.is_empty() {
+            for (key, _) in &taken {
+                self.stale.remove(key);
+            }
+        }
+        taken.into_iter().map(|(_, r)| r).collect()
     }
 
     /// Whether any route is stale.
@@ -112,9 +136,32 @@ impl<N: RibNlri, A: RibAttributes> AdjRibIn<N, A> {
 
     /// Every route, with its stale mark, in key order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&Route<N, A>, bool)> {
-        self.routes
+        self.sorted(|_| true)
+            .map(|(key, r)| (r, !self.stale.is_empty() && self.stale.contains(&key)))
+    }
+
+    /// The routes for which `pred` holds, in key order.
+    pub(crate) fn routes_where(
+        &self,
+        pred: impl FnMut(&&Route<N, A>) -> bool,
+    ) -> impl Iterator<Item = &Route<N, A>> {
+        self.sorted(pred).map(|(_, r)| r)
+    }
+
+    /// The routes for which `pred` holds, with their keys, sorted by key (keys are unique, so
+    /// the unstable sort gives one order).
+    fn sorted(
+        &self,
+        pred: impl FnMut(&&Route<N, A>) -> bool,
+    ) -> std::vec::IntoIter<(N::Key, &Route<N, A>)> {
+        let mut routes: Vec<(N::Key, &Route<N, A>)> = self
+            .routes
             .iter()
-            .map(|(k, r)| (r, !self.stale.is_empty() && self.stale.contains(k)))
+            .filter(pred)
+            .map(|r| (r.key(), r))
+            .collect();
+        routes.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+        routes.into_iter()
     }
 
     /// How many routes.

@@ -42,7 +42,10 @@ pub mod subscription;
 pub mod table;
 
 mod adj_in;
+mod fixed_hash;
 
+#[cfg(test)]
+mod adj_in_tests;
 #[cfg(test)]
 mod best_tests;
 #[cfg(test)]

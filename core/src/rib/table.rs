@@ -791,9 +791,7 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
                     .filter_map(move |(source, key)| self.lookup(*source, key))
                     .chain(self.peers.values().flat_map(move |p| {
                         p.adj_in
-                            .iter()
-                            .map(|(r, _)| r)
-                            .filter(move |r| r.route_targets().binary_search(&rt).is_ok())
+                            .routes_where(move |r| r.route_targets().binary_search(&rt).is_ok())
                     }))
                     .filter(wanted),
             ),
@@ -804,7 +802,7 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
                     .chain(
                         self.peers
                             .values()
-                            .flat_map(|p| p.adj_in.iter().map(|(r, _)| r)),
+                            .flat_map(|p| p.adj_in.routes_where(|_| true)),
                     )
                     .filter(wanted),
             ),

@@ -1837,3 +1837,117 @@ fn removing_a_redirecting_vrf_stops_its_redirections() {
         .instance_by_external_id("redirect-to-ipvpn-64512_300")
         .is_none());
 }
+
+/// A MAC/IP route of RD `REMOTE:rd` (announced) or its withdrawal.
+fn evpn_mac_ip_rd(mac: MacAddress, ip: Ipv4Addr, rd: u16, announce: bool) -> Vec<u8> {
+    let nlri = Nlri::Evpn(EvpnRoute::MacIpAdvertisement {
+        rd: RouteDistinguisher::Ipv4 {
+            addr: REMOTE,
+            number: rd,
+        },
+        esi: Esi::ZERO,
+        ethernet_tag: 0,
+        mac,
+        ip: Some(IpAddr::V4(ip)),
+        label1: LabelStackEntry::from_vni(Vni::new(5010).expect("vni")),
+        label2: None,
+    });
+    if announce {
+        return update_bytes(
+            Family::EVPN,
+            nlri,
+            NextHop::Ipv4(REMOTE),
+            vec![],
+            "64512:100",
+            true,
+        );
+    }
+    let ctx = DecodeContext {
+        families: [Family::EVPN, Family::VPNV4, Family::RTC]
+            .into_iter()
+            .collect(),
+        four_octet_as: true,
+        ..DecodeContext::default()
+    };
+    Update {
+        attributes: PathAttributes {
+            list: vec![PathAttribute::MpUnreach(crate::wire::attr::MpUnreach {
+                family: Family::EVPN,
+                withdrawn: vec![PathNlri {
+                    path_id: None,
+                    nlri,
+                }],
+                undecoded_nlri: Vec::new(),
+            })],
+        },
+        ..Update::default()
+    }
+    .encode(&ctx)
+}
+
+#[test]
+fn a_neighbour_entry_lasts_while_any_route_carries_its_ip_and_mac() {
+    let mut h = harness();
+    attach(&mut h, 1, EVPN_ATTACH);
+    let neighbour_ops = |h: &Harness| -> Vec<Operation> {
+        h.batches
+            .iter()
+            .flat_map(|b| &b.1)
+            .filter(|op| {
+                matches!(
+                    op,
+                    Operation::AddNeighbour { .. } | Operation::RemoveNeighbour { .. }
+                )
+            })
+            .cloned()
+            .collect()
+    };
+    let mac = MacAddress([2, 0, 0, 0, 0, 0x55]);
+    let ip = Ipv4Addr::new(10, 100, 0, 55);
+    // Two routes (two RDs) carry one (IP, MAC): one entry, removed with the last route.
+    h.receive(1, evpn_mac_ip_rd(mac, ip, 1, true));
+    h.receive(1, evpn_mac_ip_rd(mac, ip, 2, true));
+    let entry = NeighbourEntry {
+        ip: IpAddr::V4(ip),
+        mac,
+    };
+    let instance = neighbour_ops(&h)[0].instance();
+    assert_eq!(
+        neighbour_ops(&h),
+        vec![Operation::AddNeighbour { instance, entry }]
+    );
+    h.receive(1, evpn_mac_ip_rd(mac, ip, 1, false));
+    h.receive(1, evpn_mac_ip_rd(mac, ip, 1, false));
+    assert_eq!(neighbour_ops(&h).len(), 1, "one route still carries it");
+    h.receive(1, evpn_mac_ip_rd(mac, ip, 2, false));
+    assert_eq!(
+        neighbour_ops(&h)[1..],
+        [Operation::RemoveNeighbour { instance, entry }]
+    );
+    // Removing the instance removes the entries left, in entry order (IP, then MAC).
+    let other = MacAddress([2, 0, 0, 0, 0, 0x11]);
+    let ips = [Ipv4Addr::new(10, 100, 0, 9), Ipv4Addr::new(10, 100, 0, 3)];
+    h.receive(1, evpn_mac_ip_rd(other, ips[0], 1, true));
+    h.receive(1, evpn_mac_ip_rd(mac, ips[1], 1, true));
+    h.receive(1, evpn_mac_ip_rd(other, ips[1], 1, true));
+    let before = neighbour_ops(&h).len();
+    detach(
+        &mut h,
+        2,
+        r#"{"vpn_type": "evpn", "vpn_instance_id": "net1", "mac_address": "02:00:00:00:00:01",
+            "ip_address": "10.100.0.11/24", "local_port": {"linuxif": "tap1"}}"#,
+    );
+    let removed: Vec<NeighbourEntry> = neighbour_ops(&h)[before..]
+        .iter()
+        .map(|op| match op {
+            Operation::RemoveNeighbour { entry, .. } => *entry,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let expected =
+        [(ips[1], other), (ips[1], mac), (ips[0], other)].map(|(ip, mac)| NeighbourEntry {
+            ip: IpAddr::V4(ip),
+            mac,
+        });
+    assert_eq!(removed, expected);
+}
