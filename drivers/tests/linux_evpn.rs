@@ -364,6 +364,37 @@ fn kernel_refusals_carry_the_kernel_message() {
 }
 
 #[test]
+fn without_permission_the_driver_fails_with_the_kernels_reason() {
+    let Some(ns) = Netns::new("eperm") else {
+        return;
+    };
+    ns.run(|| {
+        // This thread only: no CAP_NET_ADMIN (capabilities are per thread).
+        let mut sets = rustix::thread::capabilities(None).expect("capget");
+        sets.effective -= rustix::thread::CapabilitySet::NET_ADMIN;
+        sets.permitted -= rustix::thread::CapabilitySet::NET_ADMIN;
+        rustix::thread::set_capabilities(None, sets).expect("capset");
+        let mut d = driver(ip4(10, 99, 0, 1));
+        let err = d.apply(&[create(I1, "np", 100)]).expect_err("refused");
+        let text = err.to_string();
+        eprintln!("without CAP_NET_ADMIN: {text}");
+        assert!(
+            matches!(err.failures[0].error, DriverError::Kernel { errno: 1, .. }),
+            "{text}"
+        );
+        assert!(
+            text.contains("create bridge evpn---np") && text.contains("Operation not permitted"),
+            "{text}"
+        );
+        assert!(
+            d.instances().is_empty(),
+            "nothing is held for a failed instance"
+        );
+    });
+    assert!(!ns.ip_status(&["link", "show", "dev", "evpn---np"]));
+}
+
+#[test]
 fn reconcile_repairs_what_was_removed_behind_the_drivers_back() {
     let Some(ns) = Netns::new("reco") else { return };
     ns.run(|| {
