@@ -32,20 +32,25 @@ pub(crate) enum Stored<R> {
 pub(crate) struct AdjRibIn<N: RibNlri, A> {
     routes: HashTable<Route<N, A>>,
     stale: BTreeSet<N::Key>,
+    /// The hash seed (the speaker's: see [`super::fixed_hash`]).
+    seed: u64,
 }
 
 impl<N: RibNlri, A> Default for AdjRibIn<N, A> {
     fn default() -> Self {
-        AdjRibIn {
-            routes: HashTable::new(),
-            stale: BTreeSet::new(),
-        }
+        Self::with_seed(0)
     }
 }
 
-/// The hash of a stored route: its key's, as [`AdjRibIn`] looks it up.
-fn route_hash<N: RibNlri, A>(route: &Route<N, A>) -> u64 {
-    hash_of(&route.key())
+impl<N: RibNlri, A> AdjRibIn<N, A> {
+    /// An empty Adj-RIB-In hashing with `seed`.
+    pub(crate) fn with_seed(seed: u64) -> Self {
+        AdjRibIn {
+            routes: HashTable::new(),
+            stale: BTreeSet::new(),
+            seed,
+        }
+    }
 }
 
 impl<N: RibNlri, A: RibAttributes> AdjRibIn<N, A> {
@@ -55,8 +60,12 @@ impl<N: RibNlri, A: RibAttributes> AdjRibIn<N, A> {
         if !self.stale.is_empty() {
             self.stale.remove(&key);
         }
-        let hash = hash_of(&key);
-        match self.routes.entry(hash, |r| r.key() == key, route_hash) {
+        let seed = self.seed;
+        let hash = hash_of(seed, &key);
+        match self
+            .routes
+            .entry(hash, |r| r.key() == key, |r| hash_of(seed, &r.key()))
+        {
             Entry::Occupied(slot) if *slot.get() == route => Stored::Unchanged,
             Entry::Occupied(mut slot) => Stored::Replaced(mem::replace(slot.get_mut(), route)),
             Entry::Vacant(slot) => {
@@ -70,7 +79,7 @@ impl<N: RibNlri, A: RibAttributes> AdjRibIn<N, A> {
     pub(crate) fn remove(&mut self, key: &N::Key) -> Option<Route<N, A>> {
         let slot = self
             .routes
-            .find_entry(hash_of(key), |r| r.key() == *key)
+            .find_entry(hash_of(self.seed, key), |r| r.key() == *key)
             .ok()?;
         let (route, _) = slot.remove();
         if !self.stale.is_empty() {
@@ -81,7 +90,8 @@ impl<N: RibNlri, A: RibAttributes> AdjRibIn<N, A> {
 
     /// The route with `key`.
     pub(crate) fn get(&self, key: &N::Key) -> Option<&Route<N, A>> {
-        self.routes.find(hash_of(key), |r| r.key() == *key)
+        self.routes
+            .find(hash_of(self.seed, key), |r| r.key() == *key)
     }
 
     /// Marks every route of a family in `families` stale; returns how many.

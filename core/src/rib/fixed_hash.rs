@@ -1,18 +1,19 @@
-//! The hash of the route engine's hash tables: fixed, with no random seed, so that a run stores
-//! routes the same way from one process to the next (core is a deterministic state machine).
-//! Hash order never reaches an output: every iteration that does is sorted by key.
-//!
-//! Not keyed against collisions chosen on purpose: the routes hashed come from configured BGP
-//! peers, which could as well send as many routes as they like.
+//! The hash of the route engine's hash tables, seeded with the speaker's seed: the same seed
+//! stores routes the same way (core is a deterministic state machine, its only randomness a
+//! seed passed in), and a peer that does not know the seed cannot choose route keys that all
+//! land in one bucket. Hash order never reaches an output: every iteration that does is sorted
+//! by key.
 
 use core::hash::{Hash, Hasher};
 
 /// Multiplier of each word folded in (rustc's FxHash constant).
 const MUL: u64 = 0x517c_c1b7_2722_0a95;
 
-/// The fixed hash of `value`.
-pub(crate) fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
+/// The hash of `value` under `seed`.
+pub(crate) fn hash_of<T: Hash + ?Sized>(seed: u64, value: &T) -> u64 {
+    // The seed is the initial state, mixed as a first word so that it reaches every bit.
     let mut hasher = FixedHasher(0);
+    hasher.add(seed);
     value.hash(&mut hasher);
     hasher.finish()
 }
@@ -79,8 +80,11 @@ mod tests {
 
     #[test]
     fn the_same_value_always_hashes_the_same() {
-        assert_eq!(hash_of(&(1u32, [1u8, 2, 3])), hash_of(&(1u32, [1u8, 2, 3])));
-        assert_ne!(hash_of(&(1u32, 2u32)), hash_of(&(2u32, 1u32)));
+        assert_eq!(
+            hash_of(0, &(1u32, [1u8, 2, 3])),
+            hash_of(0, &(1u32, [1u8, 2, 3]))
+        );
+        assert_ne!(hash_of(0, &(1u32, 2u32)), hash_of(0, &(2u32, 1u32)));
     }
 
     #[test]
@@ -89,11 +93,30 @@ mod tests {
         // and hashbrown's tag (top 7 bits) must still spread: 256 values in 256 buckets give
         // about 162 distinct ones at random.
         let low: std::collections::BTreeSet<u64> =
-            (0u32..256).map(|i| hash_of(&i) & 0xff).collect();
+            (0u32..256).map(|i| hash_of(0, &i) & 0xff).collect();
         let high: std::collections::BTreeSet<u64> =
-            (0u32..256).map(|i| hash_of(&i) >> 57).collect();
+            (0u32..256).map(|i| hash_of(0, &i) >> 57).collect();
         assert!(low.len() > 140, "{}", low.len());
         // 256 values in 128 tags: about 111 distinct tags at random.
         assert!(high.len() > 96, "{}", high.len());
+    }
+
+    #[test]
+    fn keys_sharing_a_bucket_under_one_seed_spread_under_another() {
+        // What a peer could precompute without the seed: keys in bucket 0 (low 8 bits).
+        let crafted: Vec<u64> = (0u64..20_000)
+            .filter(|k| hash_of(0, k) & 0xff == 0)
+            .collect();
+        assert!(crafted.len() > 40, "{}", crafted.len());
+        let buckets: std::collections::BTreeSet<u64> = crafted
+            .iter()
+            .map(|k| hash_of(0x5eed_1234_abcd_0042, k) & 0xff)
+            .collect();
+        assert!(
+            buckets.len() > crafted.len() / 2,
+            "{} of {}",
+            buckets.len(),
+            crafted.len()
+        );
     }
 }

@@ -39,6 +39,8 @@ pub struct RibConfig {
     /// Upper bound on how long stale routes are kept once a restarting peer is back, waiting for
     /// its End-of-RIB (RFC 4724 §4.2 "stale routes" timer; peer-bug-history row 15).
     pub stale_routes_time: Duration,
+    /// The seed of the Adj-RIB-In hash tables (the speaker's seed; see `fixed_hash`).
+    pub hash_seed: u64,
 }
 
 impl RibConfig {
@@ -50,6 +52,7 @@ impl RibConfig {
             rtc_end_of_rib_wait: Duration::from_secs(30),
             rtc_end_of_rib_wait_without_graceful_restart: Duration::from_secs(2),
             stale_routes_time: Duration::from_secs(360),
+            hash_seed: 0,
         }
     }
 }
@@ -179,11 +182,11 @@ struct PeerState<N: RibNlri, A> {
     stale_deadline: Option<Instant>,
 }
 
-impl<N: RibNlri, A> Default for PeerState<N, A> {
-    fn default() -> Self {
+impl<N: RibNlri, A> PeerState<N, A> {
+    fn new(hash_seed: u64) -> Self {
         PeerState {
             session: None,
-            adj_in: AdjRibIn::default(),
+            adj_in: AdjRibIn::with_seed(hash_seed),
             adj_out: AdjRibOut::default(),
             memberships: MembershipFilter::default(),
             stale_deadline: None,
@@ -453,7 +456,11 @@ impl<N: RibNlri, A: RibAttributes> RouteTable<N, A> {
         if self.is_established(peer) {
             self.peer_down(now, peer);
         }
-        let state = self.peers.entry(peer).or_default();
+        let hash_seed = self.config.hash_seed;
+        let state = self
+            .peers
+            .entry(peer)
+            .or_insert_with(|| PeerState::new(hash_seed));
         // RFC 4724 §4.2: stale routes of a family the peer no longer preserves (not in its
         // new capability, or without the Forwarding State bit) are deleted at once.
         let preserved = |family: Family| {

@@ -252,7 +252,10 @@ impl Speaker {
             })
             .collect();
         let rib = RouteTable::new(
-            RibConfig::new(config.local_as),
+            RibConfig {
+                hash_seed: seed,
+                ..RibConfig::new(config.local_as)
+            },
             Arc::new(membership_attributes(&config)),
         );
         let bgp_address = match config.local_address {
