@@ -305,245 +305,45 @@ fn instance_object(speaker: &Speaker, base: &str, i: &Instance) -> Value {
     })
 }
 
-impl Speaker {
-    /// The object at `path` under `/looking-glass`, hrefs made absolute with `base` (the
-    /// request's `scheme://host:port`).
-    pub fn looking_glass(
-        &self,
-        path: &[String],
-        base: &str,
-        info: &LookingGlassInfo,
-        operations: &OperationLog,
-    ) -> Result<Value, NotFound> {
-        let status = self.peer_status();
-        let established = status
-            .iter()
-            .filter(|p| p.state == crate::session::SessionState::Established)
-            .count();
-        let counts = self.rib().route_counts();
-        let summary = json!({
-            "BGP_established_peers": established,
-            "route_counts": { "local_routes_count": counts.local, "received_routes_count": counts.received },
-            "vpn_instances_count": self.vpn().instances().count(),
-            "warnings_and_errors": info.warnings_and_errors,
-            "start_time": info.start_time,
-            "version": info.version,
-        });
-        let mut segments = path.iter().map(String::as_str);
-        let mut walked: Vec<&str> = Vec::new();
-        let not_found = |segment: &str, walked: &[&str]| NotFound {
+/// A walk down a looking-glass path: the segments left, and those matched so far (the prefix
+/// of a 404's text).
+struct Walk<'p> {
+    segments: std::slice::Iter<'p, String>,
+    walked: Vec<&'p str>,
+}
+
+impl<'p> Walk<'p> {
+    fn new(path: &'p [String]) -> Self {
+        Walk {
+            segments: path.iter(),
+            walked: Vec::new(),
+        }
+    }
+
+    /// The next segment, not yet matched.
+    fn next(&mut self) -> Option<&'p str> {
+        self.segments.next().map(String::as_str)
+    }
+
+    /// `segment` matched.
+    fn enter(&mut self, segment: &'p str) {
+        self.walked.push(segment);
+    }
+
+    /// `segment` matched nothing.
+    fn not_found(&self, segment: &str) -> NotFound {
+        NotFound {
             segment: segment.to_string(),
-            prefix: format!("looking-glass/{}", walked.join("/"))
+            prefix: format!("looking-glass/{}", self.walked.join("/"))
                 .trim_end_matches('/')
                 .to_string(),
-        };
-        let first = segments.next();
-        let value = match first {
-            None => json!({
-                "summary": summary,
-                "config": href(base, "config"),
-                "bgp": href(base, "bgp"),
-                "vpns": href(base, "vpns"),
-                "logs": href(base, "logs"),
-            }),
-            Some("summary") => summary,
-            Some("config") => info.config.clone(),
-            Some("logs") => json!(info.logs),
-            Some("bgp") => {
-                walked.push("bgp");
-                match segments.next() {
-                    None => json!({
-                        "peers": href(base, "bgp/peers"),
-                        "routes": href(base, "bgp/routes"),
-                        "workers": href(base, "bgp/workers"),
-                        "adv_routes": href(base, "bgp/adv_routes"),
-                        "route_counts": { "local_routes_count": counts.local, "received_routes_count": counts.received },
-                    }),
-                    Some("peers") => {
-                        walked.push("peers");
-                        match segments.next() {
-                            None => {
-                                json!(status.iter().map(|p| json!({
-                                "id": p.address.to_string(),
-                                "state": p.state.name(),
-                                "href": format!("{base}/looking-glass/bgp/peers/{}", p.address),
-                            })).collect::<Vec<_>>())
-                            }
-                            Some(ip) => {
-                                let Some(p) = status.iter().find(|p| p.address.to_string() == ip)
-                                else {
-                                    return Err(not_found(ip, &walked));
-                                };
-                                walked.push(ip);
-                                peer_object(self, p)
-                            }
-                        }
-                    }
-                    Some("routes") => {
-                        let mut by_family: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-                        for r in self.rib().local_routes() {
-                            by_family
-                                .entry(format!("{},*", family_text(r.nlri())))
-                                .or_default()
-                                .push(route_object(self, r));
-                        }
-                        for i in 0..status.len() {
-                            let peer = crate::speaker::PeerId(u32::try_from(i).unwrap_or(u32::MAX));
-                            for (r, _) in self.rib().adj_rib_in(peer) {
-                                by_family
-                                    .entry(format!("{},*", family_text(r.nlri())))
-                                    .or_default()
-                                    .push(route_object(self, r));
-                            }
-                        }
-                        walked.push("routes");
-                        json!(by_family)
-                    }
-                    Some("adv_routes") => {
-                        // The RT-Constraint routes the speaker originates (reference §4.2).
-                        let routes: Vec<Value> = self
-                            .rib()
-                            .local_routes()
-                            .filter(|r| r.source() == RouteSource::Speaker)
-                            .map(|r| route_object(self, r))
-                            .collect();
-                        walked.push("adv_routes");
-                        json!(routes)
-                    }
-                    Some("workers") => {
-                        walked.push("workers");
-                        match segments.next() {
-                            None => {
-                                let mut workers: Vec<Value> = status
-                                    .iter()
-                                    .map(|p| format!("BGP-{}", p.address))
-                                    .chain(self.vpn().instances().map(|i| i.identity.name()))
-                                    .map(|id| {
-                                        json!({
-                                            "href": format!("{base}/looking-glass/bgp/workers/{id}"),
-                                            "id": id,
-                                        })
-                                    })
-                                    .collect();
-                                workers.sort_by_key(|w| w["id"].as_str().map(str::to_string));
-                                json!(workers)
-                            }
-                            Some(name) => {
-                                let peer =
-                                    status.iter().find(|p| format!("BGP-{}", p.address) == name);
-                                let instance =
-                                    self.vpn().instances().find(|i| i.identity.name() == name);
-                                walked.push(name);
-                                match (peer, instance) {
-                                    (Some(p), _) => peer_object(self, p),
-                                    (None, Some(i)) => instance_object(self, base, i),
-                                    (None, None) => {
-                                        walked.pop();
-                                        return Err(not_found(name, &walked));
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    Some(other) => return Err(not_found(other, &walked)),
-                }
-            }
-            Some("vpns") => {
-                walked.push("vpns");
-                match segments.next() {
-                    None => {
-                        let per_vni: Map<String, Value> = self
-                            .vpn()
-                            .instances()
-                            .filter_map(|i| match i.identity.tunnel {
-                                crate::dataplane::TunnelId::Vni(v) => Some((
-                                    v.value().to_string(),
-                                    json!({ "name": i.identity.name(), "external_instance_id": i.identity.external_id }),
-                                )),
-                                crate::dataplane::TunnelId::Label(_) => None,
-                            })
-                            .collect();
-                        json!({
-                            "instances": href(base, "vpns/instances"),
-                            "dataplane": href(base, "vpns/dataplane"),
-                            "instances_per_vni": per_vni,
-                        })
-                    }
-                    Some("instances") => {
-                        walked.push("instances");
-                        match segments.next() {
-                            None => json!(self.vpn().instances().map(|i| json!({
-                                "id": i.identity.external_id,
-                                "name": i.identity.name(),
-                                "description": i.description,
-                                "href": format!("{base}/looking-glass/vpns/instances/{}", i.identity.external_id),
-                            })).collect::<Vec<_>>()),
-                            Some(id) => {
-                                let Some(i) = self.vpn().instance_by_external_id(id) else {
-                                    return Err(not_found(id, &walked));
-                                };
-                                walked.push(id);
-                                instance_object(self, base, i)
-                            }
-                        }
-                    }
-                    Some("dataplane") => {
-                        walked.push("dataplane");
-                        match segments.next() {
-                            None => {
-                                json!({ "drivers": href(base, "vpns/dataplane/drivers"), "ids": href(base, "vpns/dataplane/ids") })
-                            }
-                            Some("ids") => {
-                                let ids: Map<String, Value> = self
-                                    .vpn()
-                                    .labels_in_use()
-                                    .map(|l| (l.to_string(), json!("allocated")))
-                                    .collect();
-                                json!(ids)
-                            }
-                            Some("drivers") => {
-                                walked.push("drivers");
-                                match segments.next() {
-                                    None => json!([VpnType::Evpn, VpnType::Ipvpn].iter().filter(|t| self.vpn().capabilities(**t).is_some()).map(|t| json!({
-                                        "id": t.name(),
-                                        "href": format!("{base}/looking-glass/vpns/dataplane/drivers/{}", t.name()),
-                                    })).collect::<Vec<_>>()),
-                                    Some(t) => {
-                                        let vpn_type = match t {
-                                            "evpn" => VpnType::Evpn,
-                                            "ipvpn" => VpnType::Ipvpn,
-                                            _ => return Err(not_found(t, &walked)),
-                                        };
-                                        let Some(caps) = self.vpn().capabilities(vpn_type) else {
-                                            return Err(not_found(t, &walked));
-                                        };
-                                        walked.push(t);
-                                        json!({
-                                            "name": caps.driver,
-                                            "local_address": self.vpn().dataplane_address(vpn_type).map(|a| a.to_string()),
-                                            "supported_encaps": caps.encapsulations.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                                            "ecmp": caps.ecmp,
-                                            "operations": operations.operations(vpn_type).collect::<Vec<_>>(),
-                                        })
-                                    }
-                                }
-                            }
-                            Some(other) => return Err(not_found(other, &walked)),
-                        }
-                    }
-                    Some(other) => return Err(not_found(other, &walked)),
-                }
-            }
-            Some(other) => return Err(not_found(other, &walked)),
-        };
-        if let Some(s) = first {
-            if !walked.contains(&s) {
-                walked.push(s);
-            }
         }
-        // Remaining segments index into the object (reference §4.1).
-        let mut value = value;
-        for segment in segments {
+    }
+
+    /// The remaining segments index into `value`: object keys, array positions (reference
+    /// §4.1).
+    fn index_into(mut self, mut value: Value) -> Result<Value, NotFound> {
+        while let Some(segment) = self.next() {
             let next = match &value {
                 Value::Object(map) => map.get(segment).cloned(),
                 Value::Array(list) => segment
@@ -555,11 +355,280 @@ impl Speaker {
             match next {
                 Some(v) => {
                     value = v;
-                    walked.push(segment);
+                    self.enter(segment);
                 }
-                None => return Err(not_found(segment, &walked)),
+                None => return Err(self.not_found(segment)),
             }
         }
         Ok(value)
+    }
+}
+
+fn route_counts(speaker: &Speaker) -> Value {
+    let counts = speaker.rib().route_counts();
+    json!({ "local_routes_count": counts.local, "received_routes_count": counts.received })
+}
+
+impl Speaker {
+    /// The object at `path` under `/looking-glass`, hrefs made absolute with `base` (the
+    /// request's `scheme://host:port`).
+    pub fn looking_glass(
+        &self,
+        path: &[String],
+        base: &str,
+        info: &LookingGlassInfo,
+        operations: &OperationLog,
+    ) -> Result<Value, NotFound> {
+        let mut walk = Walk::new(path);
+        let first = walk.next();
+        let value = match first {
+            None => json!({
+                "summary": self.lg_summary(info),
+                "config": href(base, "config"),
+                "bgp": href(base, "bgp"),
+                "vpns": href(base, "vpns"),
+                "logs": href(base, "logs"),
+            }),
+            Some("summary") => self.lg_summary(info),
+            Some("config") => info.config.clone(),
+            Some("logs") => json!(info.logs),
+            Some("bgp") => {
+                walk.enter("bgp");
+                self.lg_bgp(&mut walk, base)?
+            }
+            Some("vpns") => {
+                walk.enter("vpns");
+                self.lg_vpns(&mut walk, base, operations)?
+            }
+            Some(other) => return Err(walk.not_found(other)),
+        };
+        if let Some(s) = first {
+            if !walk.walked.contains(&s) {
+                walk.enter(s);
+            }
+        }
+        walk.index_into(value)
+    }
+
+    /// `/looking-glass/summary`.
+    fn lg_summary(&self, info: &LookingGlassInfo) -> Value {
+        let established = self
+            .peer_status()
+            .iter()
+            .filter(|p| p.state == crate::session::SessionState::Established)
+            .count();
+        json!({
+            "BGP_established_peers": established,
+            "route_counts": route_counts(self),
+            "vpn_instances_count": self.vpn().instances().count(),
+            "warnings_and_errors": info.warnings_and_errors,
+            "start_time": info.start_time,
+            "version": info.version,
+        })
+    }
+
+    /// `/looking-glass/bgp/...`: peers, routes, advertised routes, workers.
+    fn lg_bgp(&self, walk: &mut Walk<'_>, base: &str) -> Result<Value, NotFound> {
+        let status = self.peer_status();
+        Ok(match walk.next() {
+            None => json!({
+                "peers": href(base, "bgp/peers"),
+                "routes": href(base, "bgp/routes"),
+                "workers": href(base, "bgp/workers"),
+                "adv_routes": href(base, "bgp/adv_routes"),
+                "route_counts": route_counts(self),
+            }),
+            Some("peers") => {
+                walk.enter("peers");
+                match walk.next() {
+                    None => json!(status
+                        .iter()
+                        .map(|p| json!({
+                            "id": p.address.to_string(),
+                            "state": p.state.name(),
+                            "href": format!("{base}/looking-glass/bgp/peers/{}", p.address),
+                        }))
+                        .collect::<Vec<_>>()),
+                    Some(ip) => {
+                        let Some(p) = status.iter().find(|p| p.address.to_string() == ip) else {
+                            return Err(walk.not_found(ip));
+                        };
+                        walk.enter(ip);
+                        peer_object(self, p)
+                    }
+                }
+            }
+            Some("routes") => {
+                let mut by_family: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+                let peers = (0..status.len())
+                    .map(|i| crate::speaker::PeerId(u32::try_from(i).unwrap_or(u32::MAX)));
+                let received = peers.flat_map(|peer| self.rib().adj_rib_in(peer).map(|(r, _)| r));
+                for r in self.rib().local_routes().chain(received) {
+                    by_family
+                        .entry(format!("{},*", family_text(r.nlri())))
+                        .or_default()
+                        .push(route_object(self, r));
+                }
+                walk.enter("routes");
+                json!(by_family)
+            }
+            Some("adv_routes") => {
+                // The RT-Constraint routes the speaker originates (reference §4.2).
+                let routes: Vec<Value> = self
+                    .rib()
+                    .local_routes()
+                    .filter(|r| r.source() == RouteSource::Speaker)
+                    .map(|r| route_object(self, r))
+                    .collect();
+                walk.enter("adv_routes");
+                json!(routes)
+            }
+            Some("workers") => {
+                walk.enter("workers");
+                match walk.next() {
+                    None => {
+                        let mut workers: Vec<Value> = status
+                            .iter()
+                            .map(|p| format!("BGP-{}", p.address))
+                            .chain(self.vpn().instances().map(|i| i.identity.name()))
+                            .map(|id| {
+                                json!({
+                                    "href": format!("{base}/looking-glass/bgp/workers/{id}"),
+                                    "id": id,
+                                })
+                            })
+                            .collect();
+                        workers.sort_by_key(|w| w["id"].as_str().map(str::to_string));
+                        json!(workers)
+                    }
+                    Some(name) => {
+                        let peer = status.iter().find(|p| format!("BGP-{}", p.address) == name);
+                        let instance = self.vpn().instances().find(|i| i.identity.name() == name);
+                        match (peer, instance) {
+                            (Some(p), _) => {
+                                walk.enter(name);
+                                peer_object(self, p)
+                            }
+                            (None, Some(i)) => {
+                                walk.enter(name);
+                                instance_object(self, base, i)
+                            }
+                            (None, None) => return Err(walk.not_found(name)),
+                        }
+                    }
+                }
+            }
+            Some(other) => return Err(walk.not_found(other)),
+        })
+    }
+
+    /// `/looking-glass/vpns/...`: instances and dataplane drivers.
+    fn lg_vpns(
+        &self,
+        walk: &mut Walk<'_>,
+        base: &str,
+        operations: &OperationLog,
+    ) -> Result<Value, NotFound> {
+        Ok(match walk.next() {
+            None => {
+                let per_vni: Map<String, Value> = self
+                    .vpn()
+                    .instances()
+                    .filter_map(|i| match i.identity.tunnel {
+                        crate::dataplane::TunnelId::Vni(v) => Some((
+                            v.value().to_string(),
+                            json!({ "name": i.identity.name(), "external_instance_id": i.identity.external_id }),
+                        )),
+                        crate::dataplane::TunnelId::Label(_) => None,
+                    })
+                    .collect();
+                json!({
+                    "instances": href(base, "vpns/instances"),
+                    "dataplane": href(base, "vpns/dataplane"),
+                    "instances_per_vni": per_vni,
+                })
+            }
+            Some("instances") => {
+                walk.enter("instances");
+                match walk.next() {
+                    None => json!(self
+                        .vpn()
+                        .instances()
+                        .map(|i| json!({
+                            "id": i.identity.external_id,
+                            "name": i.identity.name(),
+                            "description": i.description,
+                            "href": format!("{base}/looking-glass/vpns/instances/{}", i.identity.external_id),
+                        }))
+                        .collect::<Vec<_>>()),
+                    Some(id) => {
+                        let Some(i) = self.vpn().instance_by_external_id(id) else {
+                            return Err(walk.not_found(id));
+                        };
+                        walk.enter(id);
+                        instance_object(self, base, i)
+                    }
+                }
+            }
+            Some("dataplane") => {
+                walk.enter("dataplane");
+                self.lg_dataplane(walk, base, operations)?
+            }
+            Some(other) => return Err(walk.not_found(other)),
+        })
+    }
+
+    /// `/looking-glass/vpns/dataplane/...`: drivers with their operations, labels in use.
+    fn lg_dataplane(
+        &self,
+        walk: &mut Walk<'_>,
+        base: &str,
+        operations: &OperationLog,
+    ) -> Result<Value, NotFound> {
+        Ok(match walk.next() {
+            None => {
+                json!({ "drivers": href(base, "vpns/dataplane/drivers"), "ids": href(base, "vpns/dataplane/ids") })
+            }
+            Some("ids") => {
+                let ids: Map<String, Value> = self
+                    .vpn()
+                    .labels_in_use()
+                    .map(|l| (l.to_string(), json!("allocated")))
+                    .collect();
+                json!(ids)
+            }
+            Some("drivers") => {
+                walk.enter("drivers");
+                match walk.next() {
+                    None => json!([VpnType::Evpn, VpnType::Ipvpn]
+                        .iter()
+                        .filter(|t| self.vpn().capabilities(**t).is_some())
+                        .map(|t| json!({
+                            "id": t.name(),
+                            "href": format!("{base}/looking-glass/vpns/dataplane/drivers/{}", t.name()),
+                        }))
+                        .collect::<Vec<_>>()),
+                    Some(t) => {
+                        let vpn_type = match t {
+                            "evpn" => VpnType::Evpn,
+                            "ipvpn" => VpnType::Ipvpn,
+                            _ => return Err(walk.not_found(t)),
+                        };
+                        let Some(caps) = self.vpn().capabilities(vpn_type) else {
+                            return Err(walk.not_found(t));
+                        };
+                        walk.enter(t);
+                        json!({
+                            "name": caps.driver,
+                            "local_address": self.vpn().dataplane_address(vpn_type).map(|a| a.to_string()),
+                            "supported_encaps": caps.encapsulations.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                            "ecmp": caps.ecmp,
+                            "operations": operations.operations(vpn_type).collect::<Vec<_>>(),
+                        })
+                    }
+                }
+            }
+            Some(other) => return Err(walk.not_found(other)),
+        })
     }
 }
