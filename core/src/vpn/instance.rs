@@ -15,7 +15,7 @@ use crate::speaker::outbound::DEFAULT_LOCAL_PREF;
 use crate::wire::attr::{
     AsPath, NextHop as WireNextHop, Origin, PathAttribute, PathAttributes, PmsiTunnel,
 };
-use crate::wire::extcomm::ExtendedCommunity;
+use crate::wire::extcomm::{ExtendedCommunities, ExtendedCommunity};
 use crate::wire::nlri::{Esi, EvpnRoute, IpPrefix, Ipv4Prefix, Ipv6Prefix, Nlri, VpnRoute};
 use crate::wire::{Family, Label, LabelStackEntry, MacAddress, RouteDistinguisher, RouteTarget};
 use ipnetwork::IpNetwork;
@@ -215,7 +215,7 @@ pub struct Instance {
 fn local_route_attributes(
     next_hop: WireNextHop,
     local_pref: u32,
-    communities: Vec<ExtendedCommunity>,
+    communities: ExtendedCommunities,
 ) -> RouteAttributes {
     RouteAttributes {
         next_hop,
@@ -320,7 +320,7 @@ impl Instance {
         })
     }
 
-    fn encapsulation_communities(&self) -> Vec<ExtendedCommunity> {
+    fn encapsulation_communities(&self) -> ExtendedCommunities {
         self.capabilities
             .advertised_tunnel_types()
             .into_iter()
@@ -328,7 +328,7 @@ impl Instance {
             .collect()
     }
 
-    fn route_target_communities(&self) -> Vec<ExtendedCommunity> {
+    fn route_target_communities(&self) -> ExtendedCommunities {
         self.export_rts
             .iter()
             .map(|&target| ExtendedCommunity::RouteTarget { target })
@@ -727,7 +727,7 @@ impl Instance {
             prefix,
             vec![LabelStackEntry::from_label(plugged.label, true)],
         )?;
-        let mut communities: Vec<ExtendedCommunity> = readvertise
+        let mut communities: ExtendedCommunities = readvertise
             .to_rt
             .iter()
             .map(|&target| ExtendedCommunity::RouteTarget { target })
@@ -839,7 +839,8 @@ impl Instance {
             rd: Some(self.identity.rd()),
             ..rule.clone()
         };
-        let mut communities = vec![ExtendedCommunity::RouteTarget { target: to_rt }];
+        let mut communities: ExtendedCommunities =
+            smallvec::smallvec![ExtendedCommunity::RouteTarget { target: to_rt }];
         communities.extend(
             records
                 .iter()
@@ -915,7 +916,8 @@ impl Instance {
             any,
             vec![LabelStackEntry::from_label(plugged.label, true)],
         )?;
-        let mut communities = vec![ExtendedCommunity::RouteTarget { target: to_rt }];
+        let mut communities: ExtendedCommunities =
+            smallvec::smallvec![ExtendedCommunity::RouteTarget { target: to_rt }];
         communities.extend(self.encapsulation_communities());
         communities.push(ExtendedCommunity::ConsistentHashSortOrder {
             order: plugged.lb_order,
@@ -950,7 +952,7 @@ impl Instance {
             Some(destination),
             self.identity.rd(),
         );
-        let mut communities: Vec<ExtendedCommunity> = attract
+        let mut communities: ExtendedCommunities = attract
             .redirect_rts
             .iter()
             .map(|&target| ExtendedCommunity::RouteTarget { target })
