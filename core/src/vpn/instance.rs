@@ -19,7 +19,7 @@ use crate::wire::extcomm::{ExtendedCommunities, ExtendedCommunity};
 use crate::wire::nlri::{Esi, EvpnRoute, IpPrefix, Ipv4Prefix, Ipv6Prefix, Nlri, VpnRoute};
 use crate::wire::{Family, Label, LabelStackEntry, MacAddress, RouteDistinguisher, RouteTarget};
 use ipnetwork::IpNetwork;
-use std::collections::BTreeMap;
+use std::collections::{btree_map, BTreeMap};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// An endpoint: a MAC, and the IP as the API gave it (None: the MAC alone), as BaGPipe-BGP keys
@@ -1102,6 +1102,23 @@ impl Instance {
         else {
             return;
         };
+        let entry = NeighbourEntry { ip: *ip, mac: *mac };
+        let instance = self.identity.id;
+        // The count of a MAC and IP is the number of tracked routes with both: without one, the
+        // route is not tracked, and the tracker need not be searched (the common case of a new
+        // route; the search cost a tenth of the time per received route).
+        let count = match self.neighbours.entry(entry) {
+            btree_map::Entry::Vacant(slot) => {
+                if advertised {
+                    slot.insert(1);
+                    outcome
+                        .ops
+                        .push(Operation::AddNeighbour { instance, entry });
+                }
+                return;
+            }
+            btree_map::Entry::Occupied(count) => count,
+        };
         // Whether the tracker already holds this route (same source, RD, tag, MAC and IP): a
         // re-advertisement changes no neighbour, a withdrawal of an unknown route neither.
         // Looked up among the few routes of the MAC rather than in a map of its own, which
@@ -1112,25 +1129,16 @@ impl Instance {
                     rd: r_rd, ethernet_tag: r_tag, ip: Some(r_ip), ..
                 }) if r_rd == rd && r_tag == ethernet_tag && r_ip == ip)
         });
-        let entry = NeighbourEntry { ip: *ip, mac: *mac };
-        let instance = self.identity.id;
         if advertised && !known {
-            let count = self.neighbours.entry(entry).or_insert(0);
-            *count += 1;
-            if *count == 1 {
+            *count.into_mut() += 1;
+        } else if !advertised && known {
+            if *count.get() <= 1 {
+                count.remove();
                 outcome
                     .ops
-                    .push(Operation::AddNeighbour { instance, entry });
-            }
-        } else if !advertised && known {
-            if let Some(count) = self.neighbours.get_mut(&entry) {
-                *count -= 1;
-                if *count == 0 {
-                    self.neighbours.remove(&entry);
-                    outcome
-                        .ops
-                        .push(Operation::RemoveNeighbour { instance, entry });
-                }
+                    .push(Operation::RemoveNeighbour { instance, entry });
+            } else {
+                *count.into_mut() -= 1;
             }
         }
     }
