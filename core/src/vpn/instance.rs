@@ -19,6 +19,7 @@ use crate::wire::extcomm::{ExtendedCommunities, ExtendedCommunity};
 use crate::wire::nlri::{Esi, EvpnRoute, IpPrefix, Ipv4Prefix, Ipv6Prefix, Nlri, VpnRoute};
 use crate::wire::{Family, Label, LabelStackEntry, MacAddress, RouteDistinguisher, RouteTarget};
 use ipnetwork::IpNetwork;
+use smallvec::SmallVec;
 use std::collections::{btree_map, BTreeMap};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -523,7 +524,8 @@ impl Instance {
         } else {
             self.tracker.withdraw(&entry, &route, &mut changes);
         }
-        let mut prefixes = Vec::new();
+        // One prefix per change, and one or two changes per route: no allocation for them.
+        let mut prefixes: SmallVec<[IpPrefix; 2]> = SmallVec::new();
         for change in changes {
             match change {
                 BestChange::NewBest { entry, route } => {
@@ -583,8 +585,8 @@ impl Instance {
             }
         }
         prefixes.dedup();
-        for prefix in prefixes {
-            self.sync_readvertisement(prefix, &mut outcome);
+        for prefix in &prefixes {
+            self.sync_readvertisement(*prefix, &mut outcome);
         }
         outcome
     }
