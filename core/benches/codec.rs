@@ -77,7 +77,7 @@ fn update(family: Family, routes: Vec<PathNlri>) -> Vec<u8> {
                 PathAttribute::Origin(Origin::Igp),
                 PathAttribute::AsPath(AsPath::default()),
                 PathAttribute::LocalPref(100),
-                PathAttribute::ExtendedCommunities(vec![
+                PathAttribute::ExtendedCommunities(smallvec::smallvec![
                     ExtendedCommunity::RouteTarget {
                         target: "64512:100".parse().unwrap_or_else(|_| unreachable!()),
                     },

@@ -246,7 +246,7 @@ fn update(
         PathAttribute::Origin(Origin::Igp),
         PathAttribute::AsPath(AsPath::default()),
         PathAttribute::LocalPref(100),
-        PathAttribute::ExtendedCommunities(comms),
+        PathAttribute::ExtendedCommunities(comms.into()),
     ];
     Update {
         attributes: PathAttributes { list },

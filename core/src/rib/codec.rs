@@ -7,7 +7,7 @@ use crate::wire::attr::{code, NextHop, PathAttribute, PathAttributes};
 use crate::wire::extcomm::ExtendedCommunity;
 use crate::wire::family::Family;
 use crate::wire::nlri::{
-    Esi, EvpnRoute, FlowSpecRule, IpPrefix, Ipv4Prefix, Ipv6Prefix, Nlri, RtcMembership,
+    Esi, EvpnRoute, FlowSpecRule, IpPrefix, Ipv4Prefix, Ipv6Prefix, Nlri, PathNlri, RtcMembership,
 };
 use crate::wire::update::Update;
 use crate::wire::{MacAddress, RouteDistinguisher, RouteTarget};
@@ -72,7 +72,7 @@ impl Ord for NlriKey {
             (K::Vpn(rd, p), K::Vpn(rd2, p2)) => cmp_rd(rd, rd2).then_with(|| cmp_ip_prefix(p, p2)),
             (K::EvpnMacIp(rd, tag, mac, ip), K::EvpnMacIp(rd2, tag2, mac2, ip2)) => cmp_rd(rd, rd2)
                 .then_with(|| tag.cmp(tag2))
-                .then_with(|| cmp_mac(mac, mac2))
+                .then_with(|| mac.cmp(mac2))
                 .then_with(|| match (ip, ip2) {
                     (Some(a), Some(b)) => cmp_ip(a, b),
                     (a, b) => a.is_some().cmp(&b.is_some()),
@@ -106,6 +106,7 @@ impl PartialOrd for NlriKey {
 }
 
 /// The derived order of [`RouteDistinguisher`] (variant, then fields), by integers.
+#[inline]
 pub(crate) fn cmp_rd(a: &RouteDistinguisher, b: &RouteDistinguisher) -> Ordering {
     fn rank(rd: &RouteDistinguisher) -> (u8, u64) {
         match *rd {
@@ -128,16 +129,6 @@ pub(crate) fn cmp_rd(a: &RouteDistinguisher, b: &RouteDistinguisher) -> Ordering
     rank(a).cmp(&rank(b))
 }
 
-/// The derived order of [`MacAddress`], by integers.
-pub(crate) fn cmp_mac(a: &MacAddress, b: &MacAddress) -> Ordering {
-    fn n(m: &MacAddress) -> u64 {
-        let mut v = [0u8; 8];
-        v[2..].copy_from_slice(&m.0);
-        u64::from_be_bytes(v)
-    }
-    n(a).cmp(&n(b))
-}
-
 /// The order of [`IpAddr`] (IPv4 first), by integers.
 pub(crate) fn cmp_ip(a: &IpAddr, b: &IpAddr) -> Ordering {
     match (a, b) {
@@ -156,6 +147,7 @@ fn cmp_ipv6_prefix(a: &Ipv6Prefix, b: &Ipv6Prefix) -> Ordering {
 }
 
 /// The derived order of [`IpPrefix`] (IPv4 first, address, length), by integers.
+#[inline]
 pub(crate) fn cmp_ip_prefix(a: &IpPrefix, b: &IpPrefix) -> Ordering {
     match (a, b) {
         (IpPrefix::V4(a), IpPrefix::V4(b)) => cmp_ipv4_prefix(a, b),
@@ -245,27 +237,58 @@ pub struct RouteAttributes {
 }
 
 impl RouteAttributes {
-    /// The attributes of the routes an UPDATE announces.
-    pub fn from_update(update: &Update) -> Self {
-        let next_hop = match (
-            update.attributes.mp_reach(),
-            update.attributes.get(code::NEXT_HOP),
-        ) {
-            (Some(mp), _) => mp.next_hop.clone(),
-            (None, Some(PathAttribute::NextHop(a))) => NextHop::Ipv4(*a),
-            _ => NextHop::None,
+    /// The attributes of the routes an UPDATE announces, and those routes (the classic NLRI,
+    /// then MP_REACH_NLRI's), taken out of the UPDATE: every route of the UPDATE shares the
+    /// attributes, which are moved rather than copied (a copy was a twentieth of the time spent
+    /// on an UPDATE with one route).
+    pub fn take_from(update: Update) -> (Self, Vec<PathNlri>) {
+        let Update {
+            nlri: mut routes,
+            attributes,
+            ..
+        } = update;
+        let classic_next_hop = attributes.get(code::NEXT_HOP).and_then(|a| match a {
+            PathAttribute::NextHop(a) => Some(NextHop::Ipv4(*a)),
+            _ => None,
+        });
+        // The first MP_REACH_NLRI counts, as `PathAttributes::mp_reach` finds it.
+        let mut mp_reach = None;
+        let mut list = attributes.list;
+        list.retain_mut(|a| match a {
+            PathAttribute::MpReach(m) => {
+                if mp_reach.is_none() {
+                    mp_reach = Some((
+                        std::mem::replace(&mut m.next_hop, NextHop::None),
+                        std::mem::take(&mut m.nlri),
+                    ));
+                }
+                false
+            }
+            PathAttribute::MpUnreach(_) => false,
+            _ => true,
+        });
+        // The routes keep these for as long as they are stored: no spare room beyond the slot
+        // MP_REACH_NLRI leaves (the decoder sizes the list exactly; a reallocation to recover
+        // one slot would cost more than the copy this function avoids).
+        if list.capacity() > list.len() + 1 {
+            list.shrink_to_fit();
+        }
+        let next_hop = match mp_reach {
+            Some((next_hop, mp_routes)) => {
+                if routes.is_empty() {
+                    routes = mp_routes;
+                } else {
+                    routes.extend(mp_routes);
+                }
+                next_hop
+            }
+            None => classic_next_hop.unwrap_or(NextHop::None),
         };
-        let list = update
-            .attributes
-            .list
-            .iter()
-            .filter(|a| !matches!(a, PathAttribute::MpReach(_) | PathAttribute::MpUnreach(_)))
-            .cloned()
-            .collect();
-        RouteAttributes {
+        let attributes = RouteAttributes {
             next_hop,
             attributes: PathAttributes { list },
-        }
+        };
+        (attributes, routes)
     }
 }
 
@@ -398,8 +421,10 @@ mod tests {
         };
         let decoded = decode_update(&gobgp_mac_ip(5, 0xb8), &ctx);
         assert_eq!(decoded.disposition, Disposition::Accepted);
-        let attrs = Arc::new(RouteAttributes::from_update(&decoded.update));
+        let (attrs, routes) = RouteAttributes::take_from(decoded.update.clone());
+        let attrs = Arc::new(attrs);
         assert_eq!(attrs.next_hop, NextHop::Ipv4("127.0.0.2".parse().unwrap()));
+        assert_eq!(routes, decoded.update.attributes.mp_reach().unwrap().nlri);
         assert!(attrs.attributes.mp_reach().is_none());
         let rt: RouteTarget = "64512:100".parse().unwrap();
         assert_eq!(attrs.route_targets(), vec![rt]);

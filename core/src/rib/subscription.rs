@@ -159,17 +159,33 @@ impl Subscriptions {
         if self.by_key.is_empty() {
             return;
         }
-        let rts = core::iter::once(None).chain(route_targets.iter().copied().map(Some));
-        for route_target in rts {
-            for afi in [None, Some(family.afi)] {
-                for safi in [None, Some(family.safi)] {
-                    let key = Subscription {
-                        afi,
-                        safi,
-                        route_target,
-                    };
-                    if let Some(set) = self.by_key.get(&key) {
-                        out.extend(set.iter().copied());
+        // A route can match 4 × (1 + its route targets) keys (each part exact or wildcard).
+        // While there are fewer subscriptions than that (one or two per attached instance),
+        // testing each is cheaper than looking each key up: this runs for every received route.
+        if self.by_key.len() <= 4 * (1 + route_targets.len()) {
+            for (key, set) in &self.by_key {
+                let matches = key.afi.is_none_or(|a| a == family.afi)
+                    && key.safi.is_none_or(|s| s == family.safi)
+                    && key
+                        .route_target
+                        .is_none_or(|rt| route_targets.contains(&rt));
+                if matches {
+                    out.extend(set.iter().copied());
+                }
+            }
+        } else {
+            let rts = core::iter::once(None).chain(route_targets.iter().copied().map(Some));
+            for route_target in rts {
+                for afi in [None, Some(family.afi)] {
+                    for safi in [None, Some(family.safi)] {
+                        let key = Subscription {
+                            afi,
+                            safi,
+                            route_target,
+                        };
+                        if let Some(set) = self.by_key.get(&key) {
+                            out.extend(set.iter().copied());
+                        }
                     }
                 }
             }
@@ -181,5 +197,44 @@ impl Subscriptions {
     /// The route targets (`None`: every route target) with local RT-Constraint interest.
     pub(crate) fn interest(&self) -> impl Iterator<Item = Option<RouteTarget>> + '_ {
         self.interest.keys().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether scanning the subscriptions or looking the keys up, the subscribers are the
+    /// instances with a matching subscription, sorted, once each.
+    #[test]
+    fn subscribers_are_the_matching_instances_with_few_or_many_subscriptions() {
+        let rt = |n: u32| RouteTarget::As2 {
+            asn: 64512,
+            number: n,
+        };
+        let route_targets = [rt(0), rt(3)];
+        for instances in [2u32, 40] {
+            let mut subs = Subscriptions::default();
+            for i in 0..instances {
+                let family = if i % 2 == 0 {
+                    Family::EVPN
+                } else {
+                    Family::VPNV4
+                };
+                subs.add(InstanceId(i), Subscription::new(family, rt(i % 4)));
+            }
+            subs.add(
+                InstanceId(instances),
+                Subscription::any_route_target(Family::EVPN),
+            );
+            let mut out = vec![];
+            subs.collect_subscribers(Family::EVPN, &route_targets, &mut out);
+            let expected: Vec<InstanceId> = (0..instances)
+                .filter(|i| i % 2 == 0 && route_targets.contains(&rt(i % 4)))
+                .chain([instances])
+                .map(InstanceId)
+                .collect();
+            assert_eq!(out, expected, "{instances} instances");
+        }
     }
 }

@@ -350,19 +350,20 @@ impl Session {
             let Some(c) = self.conns.iter_mut().find(|c| c.id == conn) else {
                 return;
             };
-            let frame = match c.framer.next_frame(&c.decode) {
+            // The body is decoded where the framer holds it, not copied out first.
+            let decoded = match c.framer.next_frame_ref(&c.decode) {
                 None => return,
-                Some(Ok(frame)) => frame,
+                Some(Ok(frame)) => frame.decode(&c.decode).map_err(|e| (frame.msg_type, e)),
                 Some(Err(error)) => {
                     let reason = format!("bad message header: {error}");
                     self.fail(now, conn, error, reason);
                     return;
                 }
             };
-            let message = match frame.decode(&c.decode) {
+            let message = match decoded {
                 Ok(message) => message,
-                Err(error) => {
-                    let reason = format!("bad {:?} message: {error}", frame.msg_type);
+                Err((msg_type, error)) => {
+                    let reason = format!("bad {msg_type:?} message: {error}");
                     self.fail(now, conn, error, reason);
                     return;
                 }

@@ -813,35 +813,22 @@ impl Speaker {
                         errors.insert(e.to_string());
                     }
                 }
-                let reachable: Vec<&Nlri> = update
-                    .nlri
-                    .iter()
-                    .chain(
-                        update
-                            .attributes
-                            .mp_reach()
-                            .map(|m| m.nlri.as_slice())
-                            .unwrap_or_default(),
-                    )
-                    .map(|r| &r.nlri)
-                    .collect();
                 // RFC 4456 §8: a route reflected back to its originator (our BGP Identifier as
                 // ORIGINATOR_ID) is ignored, and so replaces nothing: it withdraws.
                 let own = update.attributes.list.iter().any(|a| {
                     matches!(a, crate::wire::attr::PathAttribute::OriginatorId(id) if *id == self.config.router_id)
                 });
+                let (attrs, reachable) = RouteAttributes::take_from(update);
                 if own {
-                    for nlri in reachable {
-                        if let Err(e) = self.rib.peer_withdraw(peer, nlri) {
+                    for route in reachable {
+                        if let Err(e) = self.rib.peer_withdraw(peer, &route.nlri) {
                             errors.insert(e.to_string());
                         }
                     }
                 } else if !reachable.is_empty() {
-                    let attrs = Arc::new(RouteAttributes::from_update(&update));
-                    for nlri in reachable {
-                        if let Err(e) =
-                            self.rib
-                                .peer_announce(peer, nlri.clone(), Arc::clone(&attrs))
+                    let attrs = Arc::new(attrs);
+                    for route in reachable {
+                        if let Err(e) = self.rib.peer_announce(peer, route.nlri, Arc::clone(&attrs))
                         {
                             errors.insert(e.to_string());
                         }

@@ -15,10 +15,11 @@ use crate::speaker::outbound::DEFAULT_LOCAL_PREF;
 use crate::wire::attr::{
     AsPath, NextHop as WireNextHop, Origin, PathAttribute, PathAttributes, PmsiTunnel,
 };
-use crate::wire::extcomm::ExtendedCommunity;
+use crate::wire::extcomm::{ExtendedCommunities, ExtendedCommunity};
 use crate::wire::nlri::{Esi, EvpnRoute, IpPrefix, Ipv4Prefix, Ipv6Prefix, Nlri, VpnRoute};
 use crate::wire::{Family, Label, LabelStackEntry, MacAddress, RouteDistinguisher, RouteTarget};
 use ipnetwork::IpNetwork;
+use smallvec::SmallVec;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -215,7 +216,7 @@ pub struct Instance {
 fn local_route_attributes(
     next_hop: WireNextHop,
     local_pref: u32,
-    communities: Vec<ExtendedCommunity>,
+    communities: ExtendedCommunities,
 ) -> RouteAttributes {
     RouteAttributes {
         next_hop,
@@ -319,7 +320,7 @@ impl Instance {
         })
     }
 
-    fn encapsulation_communities(&self) -> Vec<ExtendedCommunity> {
+    fn encapsulation_communities(&self) -> ExtendedCommunities {
         self.capabilities
             .advertised_tunnel_types()
             .into_iter()
@@ -327,7 +328,7 @@ impl Instance {
             .collect()
     }
 
-    fn route_target_communities(&self) -> Vec<ExtendedCommunity> {
+    fn route_target_communities(&self) -> ExtendedCommunities {
         self.export_rts
             .iter()
             .map(|&target| ExtendedCommunity::RouteTarget { target })
@@ -522,7 +523,8 @@ impl Instance {
         } else {
             self.tracker.withdraw(&entry, &route, &mut changes);
         }
-        let mut prefixes = Vec::new();
+        // One prefix per change, and one or two changes per route: no allocation for them.
+        let mut prefixes: SmallVec<[IpPrefix; 2]> = SmallVec::new();
         for change in changes {
             match change {
                 BestChange::NewBest { entry, route } => {
@@ -582,8 +584,8 @@ impl Instance {
             }
         }
         prefixes.dedup();
-        for prefix in prefixes {
-            self.sync_readvertisement(prefix, &mut outcome);
+        for prefix in &prefixes {
+            self.sync_readvertisement(*prefix, &mut outcome);
         }
         outcome
     }
@@ -726,7 +728,7 @@ impl Instance {
             prefix,
             vec![LabelStackEntry::from_label(plugged.label, true)],
         )?;
-        let mut communities: Vec<ExtendedCommunity> = readvertise
+        let mut communities: ExtendedCommunities = readvertise
             .to_rt
             .iter()
             .map(|&target| ExtendedCommunity::RouteTarget { target })
@@ -838,7 +840,8 @@ impl Instance {
             rd: Some(self.identity.rd()),
             ..rule.clone()
         };
-        let mut communities = vec![ExtendedCommunity::RouteTarget { target: to_rt }];
+        let mut communities: ExtendedCommunities =
+            smallvec::smallvec![ExtendedCommunity::RouteTarget { target: to_rt }];
         communities.extend(
             records
                 .iter()
@@ -914,7 +917,8 @@ impl Instance {
             any,
             vec![LabelStackEntry::from_label(plugged.label, true)],
         )?;
-        let mut communities = vec![ExtendedCommunity::RouteTarget { target: to_rt }];
+        let mut communities: ExtendedCommunities =
+            smallvec::smallvec![ExtendedCommunity::RouteTarget { target: to_rt }];
         communities.extend(self.encapsulation_communities());
         communities.push(ExtendedCommunity::ConsistentHashSortOrder {
             order: plugged.lb_order,
@@ -949,7 +953,7 @@ impl Instance {
             Some(destination),
             self.identity.rd(),
         );
-        let mut communities: Vec<ExtendedCommunity> = attract
+        let mut communities: ExtendedCommunities = attract
             .redirect_rts
             .iter()
             .map(|&target| ExtendedCommunity::RouteTarget { target })

@@ -484,7 +484,7 @@ fn update_bytes(
         PathAttribute::Origin(Origin::Igp),
         PathAttribute::AsPath(AsPath::default()),
         PathAttribute::LocalPref(100),
-        PathAttribute::ExtendedCommunities(comms),
+        PathAttribute::ExtendedCommunities(comms.into()),
     ];
     list.append(&mut extra);
     let ctx = DecodeContext {
@@ -674,7 +674,7 @@ fn vpn_update_with_records(addr: &str, label: u32, rts: &[&str], records: &[&str
         PathAttribute::Origin(Origin::Igp),
         PathAttribute::AsPath(AsPath::default()),
         PathAttribute::LocalPref(100),
-        PathAttribute::ExtendedCommunities(comms),
+        PathAttribute::ExtendedCommunities(comms.into()),
     ];
     let ctx = DecodeContext {
         families: [Family::EVPN, Family::VPNV4, Family::RTC]
@@ -1103,7 +1103,7 @@ fn a_vrf_carries_vpn_ipv6_routes_with_an_ipv4_mapped_next_hop() {
         PathAttribute::Origin(Origin::Igp),
         PathAttribute::AsPath(AsPath::default()),
         PathAttribute::LocalPref(100),
-        PathAttribute::ExtendedCommunities(vec![ExtendedCommunity::RouteTarget {
+        PathAttribute::ExtendedCommunities(smallvec::smallvec![ExtendedCommunity::RouteTarget {
             target: "64512:200".parse().expect("rt"),
         }]),
     ];
@@ -1189,7 +1189,7 @@ fn flowspec_update(withdraw: bool, rts: &[&str], redirect: &str) -> Vec<u8> {
             PathAttribute::Origin(Origin::Igp),
             PathAttribute::AsPath(AsPath::default()),
             PathAttribute::LocalPref(100),
-            PathAttribute::ExtendedCommunities(comms),
+            PathAttribute::ExtendedCommunities(comms.into()),
         ]
     };
     Update {
@@ -1529,7 +1529,7 @@ fn evpn_mac_update_with(
         PathAttribute::Origin(Origin::Igp),
         PathAttribute::AsPath(AsPath::default()),
         PathAttribute::LocalPref(local_pref),
-        PathAttribute::ExtendedCommunities(comms),
+        PathAttribute::ExtendedCommunities(comms.into()),
     ];
     let ctx = DecodeContext {
         families: [Family::EVPN, Family::VPNV4, Family::RTC]

@@ -10,7 +10,13 @@
 use super::label::LabelStackEntry;
 use super::mac::MacAddress;
 use super::route_target::RouteTarget;
+use smallvec::SmallVec;
 use std::net::Ipv4Addr;
+
+/// The communities of one EXTENDED_COMMUNITIES attribute. Up to four are held inline: VPN
+/// routes carry two to four (route target, encapsulation, sort order, MAC mobility), and a list
+/// of their own was one of the three allocations made per decoded UPDATE.
+pub type ExtendedCommunities = SmallVec<[ExtendedCommunity; 4]>;
 
 /// A tunnel type of the Encapsulation community and Tunnel Encapsulation attribute (IANA "BGP
 /// Tunnel Encapsulation Attribute Tunnel Types", RFC 9012 §4.1).
@@ -192,6 +198,12 @@ impl ExtendedCommunity {
     pub fn from_bytes(raw: [u8; 8]) -> Self {
         let typed = Self::decode_typed(raw);
         match typed {
+            // Route targets and their relatives keep every octet: no re-encoding to check.
+            Some(
+                c @ (ExtendedCommunity::RouteTarget { .. }
+                | ExtendedCommunity::RouteOrigin { .. }
+                | ExtendedCommunity::RtRecord { .. }),
+            ) => c,
             Some(c) if c.to_bytes() == raw => c,
             _ => ExtendedCommunity::Unknown { raw },
         }
@@ -347,18 +359,17 @@ pub struct ExtendedCommunitiesLengthError {
 /// Decodes the value of an EXTENDED_COMMUNITIES attribute (RFC 4360 §2).
 pub fn decode_extended_communities(
     value: &[u8],
-) -> Result<Vec<ExtendedCommunity>, ExtendedCommunitiesLengthError> {
+) -> Result<ExtendedCommunities, ExtendedCommunitiesLengthError> {
     if !value.len().is_multiple_of(8) {
         return Err(ExtendedCommunitiesLengthError { len: value.len() });
     }
-    Ok(value
-        .chunks_exact(8)
-        .map(|c| {
-            let mut raw = [0u8; 8];
-            raw.copy_from_slice(c);
-            ExtendedCommunity::from_bytes(raw)
-        })
-        .collect())
+    let mut list = ExtendedCommunities::with_capacity(value.len() / 8);
+    for c in value.chunks_exact(8) {
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(c);
+        list.push(ExtendedCommunity::from_bytes(raw));
+    }
+    Ok(list)
 }
 
 /// Encodes communities as the value of an EXTENDED_COMMUNITIES attribute.
@@ -517,7 +528,7 @@ mod tests {
             decode_extended_communities(&[0; 12]),
             Err(ExtendedCommunitiesLengthError { len: 12 })
         );
-        assert_eq!(decode_extended_communities(&[]).unwrap(), vec![]);
+        assert!(decode_extended_communities(&[]).unwrap().is_empty());
     }
 
     /// Octets that are mostly typed communities: a known (type, subtype) pair with random or

@@ -4,12 +4,33 @@ use core::fmt;
 use core::str::FromStr;
 
 /// A 48-bit IEEE MAC address, written `aa:bb:cc:dd:ee:ff`.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct MacAddress(pub [u8; 6]);
 
 impl MacAddress {
     /// `00:00:00:00:00:00`, which the Linux bridge uses for flood entries.
     pub const ZERO: MacAddress = MacAddress([0; 6]);
+
+    /// The address as a 48-bit integer, first octet most significant.
+    fn as_u64(self) -> u64 {
+        let [a, b, c, d, e, f] = self.0;
+        u64::from_be_bytes([0, 0, a, b, c, d, e, f])
+    }
+}
+
+/// Octet by octet, as `Ord` derived on the array would order, but in one integer comparison:
+/// MACs key the E-VPN FDB entries looked up for every received MAC/IP route, and comparing
+/// octet by octet was a seventh of the time spent on such a route.
+impl Ord for MacAddress {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.as_u64().cmp(&other.as_u64())
+    }
+}
+
+impl PartialOrd for MacAddress {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl fmt::Display for MacAddress {
@@ -91,6 +112,14 @@ mod tests {
             "+5:54:00:12:34:ab",
         ] {
             assert!(bad.parse::<MacAddress>().is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The integer comparison orders as the octets do.
+        #[test]
+        fn order_is_the_octet_order(a: [u8; 6], b: [u8; 6]) {
+            proptest::prop_assert_eq!(MacAddress(a).cmp(&MacAddress(b)), a.cmp(&b));
         }
     }
 }

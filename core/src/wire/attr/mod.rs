@@ -17,7 +17,10 @@ pub use tunnel_encap::{
 };
 
 use super::context::DecodeContext;
-use super::extcomm::{decode_extended_communities, encode_extended_communities, ExtendedCommunity};
+use super::extcomm::{
+    decode_extended_communities, encode_extended_communities, ExtendedCommunities,
+    ExtendedCommunity,
+};
 use super::label::LabelStackEntry;
 use super::nlri::NlriError;
 use super::reader::Reader;
@@ -160,7 +163,7 @@ pub enum PathAttribute {
     /// MP_UNREACH_NLRI (RFC 4760 §4).
     MpUnreach(MpUnreach),
     /// EXTENDED_COMMUNITIES (RFC 4360).
-    ExtendedCommunities(Vec<ExtendedCommunity>),
+    ExtendedCommunities(ExtendedCommunities),
     /// AS4_PATH (RFC 6793).
     As4Path(AsPath),
     /// AS4_AGGREGATOR (RFC 6793).

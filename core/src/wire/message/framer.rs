@@ -21,6 +21,22 @@ impl Frame {
     }
 }
 
+/// A [`Frame`] whose body is borrowed from the [`Framer`]'s buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameRef<'a> {
+    /// Message type.
+    pub msg_type: MessageType,
+    /// Everything after the 19-octet header.
+    pub body: &'a [u8],
+}
+
+impl FrameRef<'_> {
+    /// Decodes the body (see [`decode_message`]).
+    pub fn decode(&self, ctx: &DecodeContext) -> Result<Message, BgpError> {
+        decode_message(self.msg_type.to_u8(), self.body, ctx)
+    }
+}
+
 /// Splits a byte stream, fed in chunks of any size, into [`Frame`]s.
 ///
 /// After every complete message has been taken out, fewer than one maximal message is left
@@ -64,6 +80,20 @@ impl Framer {
 
     /// The next complete message, a header error, or `None` when more bytes are needed.
     pub fn next_frame(&mut self, ctx: &DecodeContext) -> Option<Result<Frame, BgpError>> {
+        self.next_frame_ref(ctx).map(|frame| {
+            frame.map(|f| Frame {
+                msg_type: f.msg_type,
+                body: f.body.to_vec(),
+            })
+        })
+    }
+
+    /// [`Framer::next_frame`] with the body borrowed from the buffer, for a caller that decodes
+    /// it at once: no copy and no allocation per message.
+    pub fn next_frame_ref(
+        &mut self,
+        ctx: &DecodeContext,
+    ) -> Option<Result<FrameRef<'_>, BgpError>> {
         if self.failed {
             return None;
         }
@@ -85,9 +115,10 @@ impl Framer {
             Ok(t) => t,
             Err(e) => return Some(Err(self.fail(e))),
         };
-        let body = pending.get(HEADER_LEN..usize::from(length))?.to_vec();
-        self.start += usize::from(length);
-        Some(Ok(Frame { msg_type, body }))
+        let end = self.start + usize::from(length);
+        let body = self.buf.get(self.start + HEADER_LEN..end)?;
+        self.start = end;
+        Some(Ok(FrameRef { msg_type, body }))
     }
 
     /// Feeds `bytes` and takes out everything now complete, in order; an error is always last.

@@ -10,7 +10,7 @@ pub mod notification;
 pub mod open;
 pub mod route_refresh;
 
-pub use framer::{Frame, Framer};
+pub use framer::{Frame, FrameRef, Framer};
 pub use notification::{Notification, NotificationData};
 pub use open::{Open, BGP_VERSION};
 pub use route_refresh::{RouteRefresh, RouteRefreshSubtype};

@@ -149,6 +149,32 @@ fn expected_flags(code: u8) -> Option<u8> {
     })
 }
 
+/// How many attributes the path attribute field holds by its length fields, up to 16 (more
+/// grow the list as they come): what to allocate for. A field cut short ends the count; the
+/// decoding loop reports it.
+fn count_attributes(attrs: &[u8]) -> usize {
+    let (mut at, mut count) = (0usize, 0usize);
+    while count < 16 {
+        let Some(&attr_flags) = attrs.get(at) else {
+            break;
+        };
+        let len = if attr_flags & flags::EXTENDED_LENGTH != 0 {
+            attrs
+                .get(at + 2..at + 4)
+                .and_then(|l| <[u8; 2]>::try_from(l).ok())
+                .map(|l| (4, usize::from(u16::from_be_bytes(l))))
+        } else {
+            attrs.get(at + 2).map(|&l| (3, usize::from(l)))
+        };
+        let Some((header, len)) = len else {
+            break;
+        };
+        at += header + len;
+        count += 1;
+    }
+    count
+}
+
 /// Decodes an UPDATE body (after the 19-octet header) under the session's context.
 pub fn decode_update(body: &[u8], ctx: &DecodeContext) -> DecodedUpdate {
     let mut update = Update::default();
@@ -198,31 +224,35 @@ pub fn decode_update(body: &[u8], ctx: &DecodeContext) -> DecodedUpdate {
         );
     };
     let nlri = r.take_rest();
-    let add_path_v4 = ctx.has_add_path(Family::IPV4_UNICAST);
-    // RFC 7606 §5.3: NLRI that cannot be parsed reset the session.
-    match decode_nlri(Family::IPV4_UNICAST, withdrawn, add_path_v4) {
-        Ok(list) => update.withdrawn = list,
-        Err(e) => {
-            return done(
-                update,
-                reset(sub::INVALID_NETWORK_FIELD, Vec::new(), e.to_string()),
-                ignored_families,
-            )
+    // UPDATEs of the VPN families leave both classic NLRI fields empty: nothing to decode.
+    if !withdrawn.is_empty() || !nlri.is_empty() {
+        let add_path_v4 = ctx.has_add_path(Family::IPV4_UNICAST);
+        // RFC 7606 §5.3: NLRI that cannot be parsed reset the session.
+        match decode_nlri(Family::IPV4_UNICAST, withdrawn, add_path_v4) {
+            Ok(list) => update.withdrawn = list,
+            Err(e) => {
+                return done(
+                    update,
+                    reset(sub::INVALID_NETWORK_FIELD, Vec::new(), e.to_string()),
+                    ignored_families,
+                )
+            }
         }
-    }
-    match decode_nlri(Family::IPV4_UNICAST, nlri, add_path_v4) {
-        Ok(list) => update.nlri = list,
-        Err(e) => {
-            return done(
-                update,
-                reset(sub::INVALID_NETWORK_FIELD, Vec::new(), e.to_string()),
-                ignored_families,
-            )
+        match decode_nlri(Family::IPV4_UNICAST, nlri, add_path_v4) {
+            Ok(list) => update.nlri = list,
+            Err(e) => {
+                return done(
+                    update,
+                    reset(sub::INVALID_NETWORK_FIELD, Vec::new(), e.to_string()),
+                    ignored_families,
+                )
+            }
         }
     }
 
-    // Most UPDATEs carry a handful of attributes: one allocation for them.
-    update.attributes.list = Vec::with_capacity(if attrs.is_empty() { 0 } else { 8 });
+    // One allocation of the size the list will have, so that the routes, which keep the list,
+    // keep no spare room (RouteAttributes::take_from).
+    update.attributes.list = Vec::with_capacity(count_attributes(attrs));
     // Attribute codes seen so far: a 256-bit set (zeroing 32 octets, not 256, per UPDATE).
     let mut seen = [0u64; 4];
     let mut saw = |code: u8| {
@@ -314,14 +344,17 @@ pub fn decode_update(body: &[u8], ctx: &DecodeContext) -> DecodedUpdate {
         }
         match decode_attribute(attr_flags, attr_code, value, ctx) {
             Ok(attr) => {
+                // Routes were decoded only for a negotiated family: then there is no need to
+                // look the family up again.
+                let ignored = |family, routes: &[PathNlri], undecoded: &[u8]| {
+                    routes.is_empty() && (!undecoded.is_empty() || !ctx.families.contains(&family))
+                };
                 match &attr {
-                    PathAttribute::MpReach(m)
-                        if !m.undecoded_nlri.is_empty() || !ctx.families.contains(&m.family) =>
-                    {
+                    PathAttribute::MpReach(m) if ignored(m.family, &m.nlri, &m.undecoded_nlri) => {
                         ignored_families.push(m.family)
                     }
                     PathAttribute::MpUnreach(m)
-                        if !m.undecoded_nlri.is_empty() || !ctx.families.contains(&m.family) =>
+                        if ignored(m.family, &m.withdrawn, &m.undecoded_nlri) =>
                     {
                         ignored_families.push(m.family)
                     }

@@ -259,7 +259,7 @@ fn vpn_update_round_trips_exactly() {
     u.attributes.list.push(PathAttribute::LocalPref(100));
     u.attributes
         .list
-        .push(PathAttribute::ExtendedCommunities(vec![
+        .push(PathAttribute::ExtendedCommunities(smallvec::smallvec![
             ExtendedCommunity::RouteTarget {
                 target: "64512:100".parse().unwrap(),
             },
