@@ -10,11 +10,14 @@
 //! Two routes are equivalent when they have the same NLRI and forward the same way
 //! ([`RibAttributes::same_forwarding`]); a change between equivalent routes is not reported.
 
+use super::fixed_hash::SeededState;
 use super::route::{RibAttributes, RibNlri, Route, RouteSource};
 use core::cmp::Ordering;
 use core::hash::{Hash, Hasher};
+use hashbrown::hash_map;
+use hashbrown::HashMap;
 use serde::Serialize;
-use std::collections::{btree_map, BTreeMap};
+use std::collections::BTreeMap;
 
 /// How routes of one tracked entry are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -122,15 +125,18 @@ impl<N: RibNlri, A> Tracked<N, A> {
 #[derive(Debug, Clone)]
 pub struct BestRouteTracker<E, N: RibNlri, A> {
     order: RouteOrder,
-    entries: BTreeMap<E, Tracked<N, A>>,
+    /// By entry, hashed with a seed (one probe per lookup rather than a B-tree descent over
+    /// entries that arrive in order); every iteration that reaches an output is sorted.
+    entries: HashMap<E, Tracked<N, A>, SeededState>,
 }
 
-impl<E: Ord + Clone, N: RibNlri, A: RibAttributes> BestRouteTracker<E, N, A> {
-    /// An empty tracker.
-    pub fn new(order: RouteOrder) -> Self {
+impl<E: Ord + Hash + Clone, N: RibNlri, A: RibAttributes> BestRouteTracker<E, N, A> {
+    /// An empty tracker; `hash_seed` seeds its table (a peer that does not know it cannot make
+    /// its routes' entries collide).
+    pub fn new(order: RouteOrder, hash_seed: u64) -> Self {
         BestRouteTracker {
             order,
-            entries: BTreeMap::new(),
+            entries: HashMap::with_hasher(SeededState(hash_seed)),
         }
     }
 
@@ -146,7 +152,9 @@ impl<E: Ord + Clone, N: RibNlri, A: RibAttributes> BestRouteTracker<E, N, A> {
 
     /// The tracked entries that have routes.
     pub fn entries(&self) -> impl Iterator<Item = &E> {
-        self.entries.keys()
+        let mut entries: Vec<&E> = self.entries.keys().collect();
+        entries.sort_unstable();
+        entries.into_iter()
     }
 
     /// Compares two routes: `Greater` when `a` is preferred.
@@ -158,7 +166,7 @@ impl<E: Ord + Clone, N: RibNlri, A: RibAttributes> BestRouteTracker<E, N, A> {
     /// key); pushes the resulting changes to `out` (reference §1.6 ADVERTISE handling).
     pub fn advertise(&mut self, entry: E, route: Route<N, A>, out: &mut Vec<BestChange<E, N, A>>) {
         let tracked = match self.entries.entry(entry) {
-            btree_map::Entry::Vacant(slot) => {
+            hash_map::Entry::Vacant(slot) => {
                 // The first route of an entry is its best route.
                 out.push(BestChange::NewBest {
                     entry: slot.key().clone(),
@@ -167,7 +175,7 @@ impl<E: Ord + Clone, N: RibNlri, A: RibAttributes> BestRouteTracker<E, N, A> {
                 slot.insert(Tracked::One(route));
                 return;
             }
-            btree_map::Entry::Occupied(slot) => slot,
+            hash_map::Entry::Occupied(slot) => slot,
         };
         if let Tracked::One(only) = tracked.get() {
             if *only == route {
@@ -215,11 +223,13 @@ impl<E: Ord + Clone, N: RibNlri, A: RibAttributes> BestRouteTracker<E, N, A> {
     /// Withdraws every route of every entry (reference §1.6 `synthesize_withdraw_all`, for the
     /// cleanup of an instance that stops).
     pub fn withdraw_all(&mut self, out: &mut Vec<BestChange<E, N, A>>) {
-        let all: Vec<(E, Route<N, A>)> = self
+        let mut all: Vec<(E, Route<N, A>)> = self
             .entries
             .iter()
             .flat_map(|(e, t)| t.all().map(move |r| (e.clone(), r.clone())))
             .collect();
+        // In entry order: the changes reach the dataplane.
+        all.sort_by(|(a, _), (b, _)| a.cmp(b));
         for (entry, route) in all {
             self.withdraw(&entry, &route, out);
         }

@@ -63,7 +63,7 @@ enum Op {
 
 /// Runs (operation, route, expected changes) rows.
 fn run(order: RouteOrder, rows: &[(Op, &R, Vec<Change>)]) {
-    let mut t = Tracker::new(order);
+    let mut t = Tracker::new(order, 7);
     for (i, (op, r, expected)) in rows.iter().enumerate() {
         let got = match op {
             Op::Adv => adv(&mut t, r),
@@ -219,7 +219,7 @@ fn reference_tracker_replacement_by_same_source_and_key() {
         ),
     ];
     for (i, (setup, replacement, best, expected)) in cases.into_iter().enumerate() {
-        let mut t = Tracker::new(RouteOrder::Ecmp);
+        let mut t = Tracker::new(RouteOrder::Ecmp, 7);
         for r in setup {
             adv(&mut t, r);
         }
@@ -235,7 +235,7 @@ fn reference_tracker_replacement_equal_to_two_others_makes_three_best() {
     let b = route(B, 1, 1, 2, 200);
     let c = route(C, 1, 1, 3, 200);
     let a200 = route(A, 1, 1, 4, 200);
-    let mut t = Tracker::new(RouteOrder::Ecmp);
+    let mut t = Tracker::new(RouteOrder::Ecmp, 7);
     adv(&mut t, &a300);
     assert!(adv(&mut t, &b).is_empty());
     assert!(adv(&mut t, &c).is_empty());
@@ -258,7 +258,7 @@ fn reference_tracker_higher_local_pref_is_best_in_both_orders() {
         let low = route(A, 1, 1, 1, 100);
         let high = route(B, 1, 1, 2, 200);
         for arrival in [[&low, &high], [&high, &low]] {
-            let mut t = Tracker::new(order);
+            let mut t = Tracker::new(order, 7);
             for r in arrival {
                 adv(&mut t, r);
             }
@@ -275,7 +275,7 @@ fn salted_tie_break_is_deterministic_total_and_varies_with_the_salt() {
     let mut winners = std::collections::BTreeSet::new();
     for salt in 0..64u64 {
         let order = RouteOrder::Salted { salt };
-        let mut t = Tracker::new(order);
+        let mut t = Tracker::new(order, 7);
         adv(&mut t, &r1);
         adv(&mut t, &r2);
         let best = t.best_routes(&1).to_vec();
@@ -283,7 +283,7 @@ fn salted_tie_break_is_deterministic_total_and_varies_with_the_salt() {
         assert_ne!(t.compare(&r1, &r2), Ordering::Equal);
         assert_eq!(t.compare(&r1, &r2), t.compare(&r2, &r1).reverse());
         // Arrival order does not matter.
-        let mut u = Tracker::new(order);
+        let mut u = Tracker::new(order, 7);
         adv(&mut u, &r2);
         adv(&mut u, &r1);
         assert_eq!(u.best_routes(&1), best.as_slice());
@@ -313,7 +313,7 @@ fn reference_tracker_non_forwarding_difference_triggers_nothing() {
 
 #[test]
 fn reference_tracker_withdraw_all_cleans_up() {
-    let mut t = Tracker::new(RouteOrder::Ecmp);
+    let mut t = Tracker::new(RouteOrder::Ecmp, 7);
     let r1 = route(A, 1, 1, 1, 100);
     let r2 = route(A, 1, 2, 1, 100);
     adv(&mut t, &r1);

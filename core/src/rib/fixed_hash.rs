@@ -12,15 +12,28 @@ const MUL: u64 = 0x517c_c1b7_2722_0a95;
 /// The hash of `value` under `seed`.
 pub(crate) fn hash_of<T: Hash + ?Sized>(seed: u64, value: &T) -> u64 {
     // The seed is the initial state, mixed as a first word so that it reaches every bit.
-    let mut hasher = FixedHasher(0);
-    hasher.add(seed);
+    let mut hasher = core::hash::BuildHasher::build_hasher(&SeededState(seed));
     value.hash(&mut hasher);
     hasher.finish()
 }
 
+/// A [`BuildHasher`](core::hash::BuildHasher) of seeded fixed hashers, for hashbrown's maps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SeededState(pub(crate) u64);
+
+impl core::hash::BuildHasher for SeededState {
+    type Hasher = FixedHasher;
+
+    fn build_hasher(&self) -> FixedHasher {
+        let mut hasher = FixedHasher(0);
+        hasher.add(self.0);
+        hasher
+    }
+}
+
 /// FxHash's word loop, then MurmurHash3's 64-bit finalizer so that the low bits (the bucket
 /// index) and the high bits (hashbrown's tag) both depend on every input bit.
-struct FixedHasher(u64);
+pub(crate) struct FixedHasher(u64);
 
 impl FixedHasher {
     fn add(&mut self, word: u64) {

@@ -43,6 +43,7 @@ pub mod table;
 
 mod adj_in;
 mod fixed_hash;
+pub(crate) mod intern;
 
 #[cfg(test)]
 mod adj_in_tests;

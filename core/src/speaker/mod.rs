@@ -12,6 +12,7 @@ use crate::config::SpeakerConfig;
 use crate::config::VpnType;
 use crate::dataplane::{Capabilities, Operation};
 use crate::rib::codec::RouteAttributes;
+use crate::rib::intern::AttributeInterner;
 use crate::rib::{GracefulRestart, PeerSession, RibConfig, RouteTable};
 use crate::session::{EstablishedSession, LocalIdentity, Session, SessionOutput, SessionState};
 use crate::time::Instant;
@@ -215,6 +216,8 @@ pub struct Speaker {
     /// After a restart with preserved forwarding state: how long our End-of-RIB waits after
     /// start (see [`Speaker::forwarding_preserved`]).
     end_of_rib_deferral: Option<Duration>,
+    /// One shared copy of each distinct set of received route attributes.
+    attributes: AttributeInterner,
 }
 
 impl Speaker {
@@ -280,6 +283,7 @@ impl Speaker {
             next_batch: 1,
             stopped: false,
             end_of_rib_deferral: None,
+            attributes: AttributeInterner::new(seed),
         }
     }
 
@@ -826,7 +830,7 @@ impl Speaker {
                         }
                     }
                 } else if !reachable.is_empty() {
-                    let attrs = Arc::new(attrs);
+                    let attrs = self.attributes.intern(attrs);
                     for route in reachable {
                         if let Err(e) = self.rib.peer_announce(peer, route.nlri, Arc::clone(&attrs))
                         {

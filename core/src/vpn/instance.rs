@@ -28,7 +28,7 @@ use std::net::{IpAddr, Ipv4Addr};
 pub type EndpointKey = (MacAddress, Option<String>);
 
 /// What a tracked received route is about (reference §2.3, §2.4).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub enum TrackedEntry {
     /// E-VPN MAC/IP routes of one MAC (the FDB entry).
     Mac(MacAddress),
@@ -279,7 +279,7 @@ impl Instance {
             attract: None,
             readvertised_flows: BTreeMap::new(),
             attract_routes: BTreeMap::new(),
-            tracker: BestRouteTracker::new(order),
+            tracker: BestRouteTracker::new(order, salt),
         }
     }
 
