@@ -274,8 +274,8 @@ pub(crate) fn bridge_fdb(change: Change, port: (u32, &str), mac: MacAddress) -> 
     )
 }
 
-/// `ip neigh replace <ip> lladdr <mac> dev <vxlan> nud permanent`: the VXLAN device answers
-/// ARP / neighbour solicitations for `ip` itself (`proxy`).
+/// `ip neigh replace <ip> lladdr <mac> dev <dev> nud permanent`: `ip` resolves to `mac` on
+/// `dev` without ARP (the E-VPN bridge's ARP suppression entries, an IP-VPN port's VM).
 pub(crate) fn neighbour(change: Change, dev: (u32, &str), ip: IpAddr, mac: MacAddress) -> Request {
     let mut message = NeighbourMessage::default();
     message.header.family = match ip {

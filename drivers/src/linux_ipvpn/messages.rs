@@ -4,13 +4,12 @@
 
 use std::net::IpAddr;
 
+use bagpipe_core::wire::MacAddress;
+
 use netlink_packet_core::{NetlinkMessage, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVrf, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
-};
-use netlink_packet_route::neighbour::{
-    NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
 };
 use netlink_packet_route::route::{
     MplsLabel, RouteAddress, RouteAttribute, RouteHeader, RouteLwEnCapType, RouteLwTunnelEncap,
@@ -287,45 +286,19 @@ pub fn mpls_route(change: Change, label: u32, target: MplsTarget<'_>) -> IpvpnRe
 }
 
 /// `ip neigh replace <vm ip> lladdr <mac> dev <port> nud permanent`: the VM's address resolves
-/// without ARP (BaGPipe-BGP `vif_plugged`); `ip neigh del` on removal.
+/// without ARP (BaGPipe-BGP `vif_plugged`); `ip neigh del` on removal. The E-VPN driver's
+/// neighbour request, on the port.
 pub fn port_neighbour(change: Change, port: (u32, &str), ip: IpAddr, mac: [u8; 6]) -> IpvpnRequest {
-    let mut message = NeighbourMessage::default();
-    message.header.family = match ip {
-        IpAddr::V4(_) => AddressFamily::Inet,
-        IpAddr::V6(_) => AddressFamily::Inet6,
+    let change = match change {
+        Change::Add => crate::linux::messages::Change::Add,
+        Change::Remove => crate::linux::messages::Change::Remove,
     };
-    message.header.ifindex = port.0;
-    message.header.state = NeighbourState::Permanent;
-    message.attributes = vec![NeighbourAttribute::Destination(match ip {
-        IpAddr::V4(a) => NeighbourAddress::Inet(a),
-        IpAddr::V6(a) => NeighbourAddress::Inet6(a),
-    })];
-    let mac_text = mac
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":");
-    match change {
-        Change::Add => {
-            message
-                .attributes
-                .push(NeighbourAttribute::LinkLayerAddress(mac.to_vec()));
-            IpvpnRequest {
-                message: RouteNetlinkMessage::NewNeighbour(message),
-                flags: NLM_F_CREATE | NLM_F_REPLACE,
-                what: format!(
-                    "ip neigh replace {ip} lladdr {mac_text} dev {} nud permanent",
-                    port.1
-                ),
-                tolerate: &[],
-            }
-        }
-        Change::Remove => IpvpnRequest {
-            message: RouteNetlinkMessage::DelNeighbour(message),
-            flags: 0,
-            what: format!("ip neigh del {ip} dev {}", port.1),
-            tolerate: REMOVAL,
-        },
+    let request = crate::linux::messages::neighbour(change, port, ip, MacAddress(mac));
+    IpvpnRequest {
+        message: request.message,
+        flags: request.flags,
+        what: request.what,
+        tolerate: request.tolerate,
     }
 }
 

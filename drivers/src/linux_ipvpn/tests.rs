@@ -106,7 +106,7 @@ fn operations_map_to_requests() {
             vec![plug("tap1", 16)],
             vec![
                 "ip link set tap1 master bvrf-3 up",
-                "ip neigh replace 10.0.0.2 lladdr 02:00:00:00:00:01 dev tap1 nud permanent",
+                "add neighbour 10.0.0.2 lladdr 02:00:00:00:00:01 dev tap1",
                 "ip -f mpls route replace 16 via inet 10.0.0.2 dev tap1",
             ],
         ),
@@ -115,7 +115,7 @@ fn operations_map_to_requests() {
             vec![plug("tap1", 16), unplug("tap1", 16)],
             vec![
                 "ip -f mpls route del 16",
-                "ip neigh del 10.0.0.2 dev tap1",
+                "remove neighbour 10.0.0.2 lladdr 02:00:00:00:00:01 dev tap1",
                 "ip link set tap1 down nomaster",
             ],
         ),
@@ -251,7 +251,7 @@ fn create_and_cleanup_requests() {
         what,
         [
             "ip link set tap1 master bvrf-3 up",
-            "ip neigh replace 10.0.0.2 lladdr 02:00:00:00:00:01 dev tap1 nud permanent",
+            "add neighbour 10.0.0.2 lladdr 02:00:00:00:00:01 dev tap1",
             "ip -f mpls route replace 16 via inet 10.0.0.2 dev tap1",
             "ip route replace 192.168.1.0/24 table 1003 encap mpls 200 via 10.0.0.1",
         ]
