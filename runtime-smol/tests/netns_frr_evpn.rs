@@ -544,18 +544,16 @@ fn frr_and_our_node_ping_over_vxlan() {
         lab.log(ours)
     );
 
-    // Both directions must work. Our VXLAN device is made with `proxy`: the kernel then
-    // answers ARP requests from the neighbour table and never tunnels an ARP packet (request or
-    // reply), so ARP with a host whose route carries no IP (FRR's MAC-only type-2), or any ARP
-    // reply to a remote host, is dropped on our node.
+    // Both directions must work with cold ARP caches: ARP requests for an IP without a
+    // neighbour entry (FRR's MAC-only type-2 routes) and ARP replies must cross the tunnel. (A
+    // VXLAN device made with `proxy`, BaGPipe-BGP's choice, consumed them: the driver suppresses
+    // ARP in the bridge instead, `neigh_suppress`.)
     assert!(
         failures.is_empty(),
         "{} of 3 pings with cold ARP caches failed between our node and FRR, while routes and \
          FDB entries are right on both sides and the same pings work with static ARP entries in \
-         the VMs (step 4). Cause: the driver's VXLAN device is created with `proxy` \
-         (drivers/src/linux/messages.rs), so the kernel consumes every ARP packet on transmit \
-         instead of tunnelling it: ARP requests for IPs without a neighbour entry (FRR's \
-         type-2 routes carry no IP) and all ARP replies to remote VMs are lost.\n\n{}\n{}\n{}",
+         the VMs (step 4): ARP does not cross the tunnel (check `neigh_suppress` on the VXLAN \
+         port and that the VXLAN device has no `proxy`, drivers/src/linux/messages.rs).\n\n{}\n{}\n{}",
         failures.len(),
         failures.join("\n\n"),
         debug_state(&lab, &frr_ns),
