@@ -16,11 +16,10 @@
 //! alone); our node's FDB has FRR's VM MAC towards FRR's VTEP (FRR's MAC-only type-2); at the
 //! end, the cold-cache pings must all have worked.
 //!
-//! Known failure (kept as the last assertion): our driver creates its VXLAN device with `proxy`,
-//! and the kernel then answers ARP requests from the neighbour table and never tunnels an ARP
-//! packet, so ARP with a host behind FRR fails both ways (FRR's type-2 has no IP to build a
-//! neighbour entry from, and our VM's ARP replies to FRR's VM are never sent). Reproduced
-//! without our daemon by the testbed.md section 7 script with `proxy` added on one side.
+//! This test found that a VXLAN device made with `proxy` (BaGPipe-BGP's choice) answers ARP from
+//! its neighbour table and never tunnels an ARP packet, so ARP with a host behind FRR failed both
+//! ways (FRR's type-2 routes carry no IP; ARP replies were never sent): the driver now suppresses
+//! ARP in the bridge (`neigh_suppress`) and the cold-cache pings are its last assertion.
 
 #[path = "support/netns.rs"]
 mod netns;
@@ -421,7 +420,7 @@ fn frr_and_our_node_ping_over_vxlan() {
     let evidence = |lab: &Lab| {
         format!(
             "VM(ours) ip neigh: {}VM(FRR) ip neigh: {}our vxlan--net1 \
-             (`proxy` set?):\n{}our node's ip neigh on vxlan--net1 (ARP suppression table): {}\n\
+             (`proxy` set? it must not be):\n{}our node's ip neigh on vxlan--net1 (ARP suppression table): {}\n\
              our node's FDB towards FRR:\n{}",
             lab.ip(&our_vm, &["neigh", "show"]),
             lab.ip(&frr_vm, &["neigh", "show"]),
