@@ -5,8 +5,8 @@
 //! attached port. Ports are attached over the REST API (curl inside the node's namespace).
 //! VM1 pings VM2 over VXLAN; after a detach on node 2 the FDB and neighbour entries for VM2 are
 //! gone on node 1 and ping fails; after re-attach ping works again; node 1's daemon restarted
-//! (issue 7, restart safety) leaves its dataplane forwarding while it is down and untouched when
-//! it starts, VM1 -> VM2 works after the port is attached again and after the stale cleanup,
+//! (issue 7, restart safety; it comes back as `bagpipe-bgp-sync`, the one-thread runtime) leaves
+//! its dataplane forwarding while it is down and untouched when it starts, VM1 -> VM2 works after the port is attached again and after the stale cleanup,
 //! which removes the devices of an instance not attached again and nothing else; a daemon stopped with SIGTERM followed by `bagpipe-bgp-cleanup` leaves no bridge or
 //! VXLAN device of the driver.
 
@@ -132,7 +132,16 @@ fn established(lab: &Lab, daemon: Proc) -> bool {
 }
 
 fn start_daemon(lab: &mut Lab, node: &Node, name: &str) -> Proc {
-    let binary = Path::new(env!("CARGO_BIN_EXE_bagpipe-bgp"));
+    start_daemon_binary(
+        lab,
+        node,
+        name,
+        Path::new(env!("CARGO_BIN_EXE_bagpipe-bgp")),
+    )
+}
+
+/// `binary` (either runtime's daemon) on `node`, once its session is Established.
+fn start_daemon_binary(lab: &mut Lab, node: &Node, name: &str, binary: &Path) -> Proc {
     let config = node.config.to_string_lossy().into_owned();
     let daemon = lab.spawn(
         &node.ns,
@@ -453,7 +462,9 @@ fn two_nodes_ping_over_vxlan_with_gobgp_reflector() {
         "node 1 sent {sent} packets into the tunnel while its daemon was down"
     );
     // It starts again: the driver adopts what it finds; nothing is removed or recreated.
-    let d1 = start_daemon(&mut lab, n1, "bagpipe-n1-restarted");
+    // The one-thread runtime takes over: both runtimes share the drivers' restart handling.
+    let sync_daemon = peers::sync_daemon_binary();
+    let d1 = start_daemon_binary(&mut lab, n1, "bagpipe-sync-n1-restarted", &sync_daemon);
     // Before the port is attached again: our End-of-RIB is deferred, the reflector keeps our
     // stale routes, traffic flows.
     let (ok, out) = ping(&lab, &n1.vm, &n2.vm_ip, "3");
