@@ -545,25 +545,23 @@ impl LinuxIpvpnDriver {
         } else {
             None
         };
-        let port_index = match op {
-            Operation::VifPlugged { port, .. } => {
-                crate::linux::names::validate(&port.interface, "port name")?;
-                let index = self.link_index(&port.interface)?;
-                if index.is_some() {
-                    apply_settings(&sysctl::proxy_arp(&port.interface, true))?;
-                }
-                index
-            }
-            Operation::VifUnplugged { port, .. } => {
-                crate::linux::names::validate(&port.interface, "port name")?;
-                // The port may be gone with its VM: nothing to turn off then.
-                let index = self.link_index(&port.interface)?;
-                if index.is_some() {
-                    apply_settings(&sysctl::proxy_arp(&port.interface, false))?;
-                }
-                index
-            }
+        // A plugged port gets proxy ARP, an unplugged one loses it; a port already gone with
+        // its VM has nothing to turn off.
+        let port = match op {
+            Operation::VifPlugged { port, .. } => Some((port, true)),
+            Operation::VifUnplugged { port, .. } => Some((port, false)),
             _ => None,
+        };
+        let port_index = match port {
+            Some((port, plugged)) => {
+                crate::linux::names::validate(&port.interface, "port name")?;
+                let index = self.link_index(&port.interface)?;
+                if index.is_some() {
+                    apply_settings(&sysctl::proxy_arp(&port.interface, plugged))?;
+                }
+                index
+            }
+            None => None,
         };
         let state = self
             .instances
